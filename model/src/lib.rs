@@ -1,0 +1,12 @@
+//! systole-model: the quantized IR, the TFLite and ONNX importers and the bit-exact integer
+//! reference executor.
+//!
+//! Numerics follow `../shared/NUMERICS.md`: [`arith`] holds the primitives, [`quant`] derives the
+//! per-layer requantisation once, and every engine (reference, cycle model, RTL) applies it.
+
+pub mod arith;
+pub mod error;
+pub mod ir;
+pub mod quant;
+
+pub use error::{ModelError, Result};
