@@ -8,5 +8,6 @@ pub mod arith;
 pub mod error;
 pub mod ir;
 pub mod quant;
+pub mod shape;
 
 pub use error::{ModelError, Result};
