@@ -6,8 +6,11 @@
 
 pub mod arith;
 pub mod error;
+pub mod import;
 pub mod ir;
+pub mod npy;
 pub mod quant;
 pub mod shape;
+pub mod summary;
 
 pub use error::{ModelError, Result};
