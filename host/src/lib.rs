@@ -1,1 +1,38 @@
+//! systole-host: the packed weight image, the register-map driver and the device backends
+//! (PCIe BAR, XDMA, UIO, /dev/mem, and the simulators).
+//!
+//! This crate starts with the one interface everything else shares: [`Device`], the 32-bit
+//! register and device-memory access that a board, the cycle model and the Verilator RTL all
+//! provide, so one driver runs on all of them.
 
+use std::time::Duration;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum DeviceError {
+    #[error("register offset {offset:#x} is outside the {len:#x}-byte register window")]
+    RegisterOutOfRange { offset: u64, len: u64 },
+    #[error("register offset {offset:#x} is not 32-bit aligned")]
+    Unaligned { offset: u64 },
+    #[error("device memory access [{addr:#x}, {addr:#x}+{len:#x}) is outside device memory ({size:#x} bytes)")]
+    MemoryOutOfRange { addr: u64, len: u64, size: u64 },
+    #[error("no interrupt within {0:?}")]
+    InterruptTimeout(Duration),
+    #[error("device I/O failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// What a host driver needs from an accelerator: 32-bit register access, transfers to and from
+/// device memory, and waiting for the interrupt.
+pub trait Device {
+    /// Reads the 32-bit register at byte `offset` of the register window.
+    fn read_reg(&mut self, offset: u64) -> Result<u32, DeviceError>;
+    /// Writes the 32-bit register at byte `offset` of the register window.
+    fn write_reg(&mut self, offset: u64, value: u32) -> Result<(), DeviceError>;
+    /// Copies `data` to device memory at `addr`.
+    fn write_mem(&mut self, addr: u64, data: &[u8]) -> Result<(), DeviceError>;
+    /// Copies `buf.len()` bytes of device memory at `addr` into `buf`.
+    fn read_mem(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), DeviceError>;
+    /// Blocks until the device raises its interrupt or `timeout` passes.
+    fn wait_irq(&mut self, timeout: Duration) -> Result<(), DeviceError>;
+}

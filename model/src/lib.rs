@@ -8,6 +8,7 @@ pub mod arith;
 pub mod error;
 pub mod import;
 pub mod ir;
+pub mod load;
 pub mod npy;
 pub mod quant;
 pub mod shape;

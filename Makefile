@@ -1,0 +1,53 @@
+# systole: the two entry points are `make demo` and `make test` (see README.md).
+# Both install missing system tools first (tools/ensure-deps.sh).
+
+CARGO ?= cargo
+# Third-party fixtures live beside the checkout; override with SYSTOLE_FIXTURES=/path.
+SYSTOLE_FIXTURES ?= $(abspath $(CURDIR)/../shared/fixtures)
+export SYSTOLE_FIXTURES
+BUILD := build
+SYSTOLE := target/release/systole
+DEMO_MODEL ?= fixtures/tflite/resnet_tiny
+
+.PHONY: all deps build demo test test-rust lint fmt fixtures clean
+
+all: build
+
+deps:
+	@tools/ensure-deps.sh
+
+build: deps
+	$(CARGO) build --release --locked
+
+# The main job on a bundled example: import, layer table, bit-exact reference run checked
+# against the tflite-micro golden that was committed with the model.
+demo: build
+	@mkdir -p $(BUILD)/demo
+	$(SYSTOLE) inspect $(DEMO_MODEL)/model.tflite
+	$(SYSTOLE) reference $(DEMO_MODEL)/model.tflite --input $(DEMO_MODEL)/input_000.npy \
+	    --output $(BUILD)/demo/output_000.npy --dump-dir $(BUILD)/demo/tensors
+	$(SYSTOLE) compare $(BUILD)/demo/output_000.npy $(DEMO_MODEL)/output_000.npy
+	@echo "demo: outputs and every intermediate tensor are in $(BUILD)/demo/"
+
+test: deps
+	@if [ -d "$(SYSTOLE_FIXTURES)" ]; then echo "fixtures: $(SYSTOLE_FIXTURES)"; \
+	 else echo "!!! SKIP WARNING: third-party fixtures not found at $(SYSTOLE_FIXTURES); only the repository's own fixtures will be tested !!!"; fi
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	$(CARGO) test --workspace --all-targets --locked
+
+lint: fmt
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+# Regenerates the repository's own fixture models and goldens (needs PyPI; not part of `make test`).
+fixtures:
+	python3 -m venv .venv-fixtures
+	.venv-fixtures/bin/pip install -q -r tools/fixtures/requirements.txt
+	.venv-fixtures/bin/python tools/fixtures/make_fixtures.py
+
+clean:
+	$(CARGO) clean
+	rm -rf $(BUILD)
