@@ -150,6 +150,127 @@ pub fn dequantize(q: i32, scale: f32, zero_point: i32) -> f32 {
     (q - zero_point) as f32 * scale
 }
 
+// ---------------------------------------------------------------------------------------------
+// gemmlowp fixed-point transcendental helpers (fixedpoint/fixedpoint.h), used by TFLite's int8
+// Softmax (`reference_ops::Softmax`). A "FixedPoint<int32, IB>" value is its raw i32 with
+// 31 - IB fractional bits; multiplication is `saturating_rounding_doubling_high_mul`, addition
+// is plain (wrapping) int32 addition, exactly as gemmlowp's scalar path computes them.
+// ---------------------------------------------------------------------------------------------
+
+/// gemmlowp `RoundingHalfSum` for int32: (a + b) / 2 rounded half away from zero.
+#[inline]
+pub fn rounding_half_sum(a: i32, b: i32) -> i32 {
+    let sum = a as i64 + b as i64;
+    let sign = if sum >= 0 { 1 } else { -1 };
+    ((sum + sign) / 2) as i32
+}
+
+/// gemmlowp `SaturatingRoundingMultiplyByPOT<exponent>`: saturating left shift for a positive
+/// exponent, [`rounding_divide_by_pot`] for a negative one.
+#[inline]
+pub fn saturating_rounding_multiply_by_pot(x: i32, exponent: i32) -> i32 {
+    if exponent > 0 {
+        let threshold: i32 = ((1i64 << (31 - exponent)) - 1) as i32;
+        if x > threshold {
+            i32::MAX
+        } else if x < -threshold {
+            i32::MIN
+        } else {
+            x.wrapping_shl(exponent as u32)
+        }
+    } else if exponent < 0 {
+        rounding_divide_by_pot(x, (-exponent) as u32)
+    } else {
+        x
+    }
+}
+
+/// gemmlowp `Rescale<dst_integer_bits>` of a value with `src_integer_bits`.
+#[inline]
+pub fn fixedpoint_rescale(x: i32, src_integer_bits: i32, dst_integer_bits: i32) -> i32 {
+    saturating_rounding_multiply_by_pot(x, src_integer_bits - dst_integer_bits)
+}
+
+/// gemmlowp `exp_on_interval_between_negative_one_quarter_and_0_excl` (Q0.31 in, Q0.31 out).
+pub fn exp_on_interval_between_negative_one_quarter_and_0_excl(a: i32) -> i32 {
+    let mul = saturating_rounding_doubling_high_mul;
+    const CONSTANT_TERM: i32 = 1895147668; // exp(-1/8)
+    const CONSTANT_1_OVER_3: i32 = 715827883;
+    // Taylor expansion around -1/8: x = a + 1/8 (1/8 = 1 << 28 with 0 integer bits).
+    let x = a.wrapping_add(1 << 28);
+    let x2 = mul(x, x);
+    let x3 = mul(x2, x);
+    let x4 = mul(x2, x2);
+    let x4_over_4 = saturating_rounding_multiply_by_pot(x4, -2);
+    let x4_over_24_plus_x3_over_6_plus_x2_over_2 =
+        saturating_rounding_multiply_by_pot(mul(x4_over_4.wrapping_add(x3), CONSTANT_1_OVER_3).wrapping_add(x2), -1);
+    CONSTANT_TERM.wrapping_add(mul(CONSTANT_TERM, x.wrapping_add(x4_over_24_plus_x3_over_6_plus_x2_over_2)))
+}
+
+/// gemmlowp `exp_on_negative_values` for an input with `integer_bits` integer bits
+/// (`FixedPoint<int32, integer_bits>`, a <= 0); returns exp(a) in Q0.31.
+pub fn exp_on_negative_values(a: i32, integer_bits: i32) -> i32 {
+    debug_assert!((0..31).contains(&integer_bits));
+    let fractional_bits = 31 - integer_bits;
+    let one_quarter: i32 = 1 << (fractional_bits - 2);
+    let mask = one_quarter.wrapping_sub(1);
+    let a_mod_quarter_minus_one_quarter = (a & mask).wrapping_sub(one_quarter);
+    let mut result = exp_on_interval_between_negative_one_quarter_and_0_excl(fixedpoint_rescale(
+        a_mod_quarter_minus_one_quarter,
+        integer_bits,
+        0,
+    ));
+    let remainder = a_mod_quarter_minus_one_quarter.wrapping_sub(a);
+    // Barrel shifter: multiply by exp(-2^e) for every bit set in the remainder.
+    const BARREL: [(i32, i32); 7] =
+        [(-2, 1672461947), (-1, 1302514674), (0, 790015084), (1, 290630308), (2, 39332535), (3, 720401), (4, 242)];
+    for &(exponent, multiplier) in &BARREL {
+        if integer_bits > exponent {
+            let shift = fractional_bits + exponent;
+            if remainder & (1i32 << shift) != 0 {
+                result = saturating_rounding_doubling_high_mul(result, multiplier);
+            }
+        }
+    }
+    if integer_bits > 5 {
+        let clamp = -(1i32 << (36 - integer_bits)); // -32.0
+        if a < clamp {
+            result = 0;
+        }
+    }
+    if a == 0 {
+        result = i32::MAX; // FixedPoint<int32, 0>::One()
+    }
+    result
+}
+
+/// gemmlowp `one_over_one_plus_x_for_x_in_0_1` (Q0.31 in, Q0.31 out): Newton-Raphson division.
+pub fn one_over_one_plus_x_for_x_in_0_1(a: i32) -> i32 {
+    let mul = saturating_rounding_doubling_high_mul;
+    let half_denominator = rounding_half_sum(a, i32::MAX);
+    const CONSTANT_48_OVER_17: i32 = 1515870810; // Q2.29
+    const CONSTANT_NEG_32_OVER_17: i32 = -1010580540; // Q2.29
+    const F2_ONE: i32 = 1 << 29;
+    let mut x = CONSTANT_48_OVER_17.wrapping_add(mul(half_denominator, CONSTANT_NEG_32_OVER_17));
+    for _ in 0..3 {
+        let half_denominator_times_x = mul(half_denominator, x);
+        let one_minus_half_denominator_times_x = F2_ONE.wrapping_sub(half_denominator_times_x);
+        // x * (1 - d*x) is Q4.27; Rescale<2> brings it back to Q2.29.
+        x = x.wrapping_add(fixedpoint_rescale(mul(x, one_minus_half_denominator_times_x), 4, 2));
+    }
+    // ExactMulByPot<-1>(x) reinterprets Q2.29 as Q1.30; Rescale<0> then shifts left by one.
+    fixedpoint_rescale(x, 1, 0)
+}
+
+/// TFLite `GetReciprocal(x, x_integer_digits, &num_bits_over_unit)`: returns
+/// (1 / x as a Q0.31 scale, num_bits_over_unit). `x` must be positive.
+pub fn get_reciprocal(x: i32, x_integer_digits: i32) -> (i32, i32) {
+    let headroom_plus_one = (x as u32).leading_zeros() as i32;
+    let num_bits_over_unit = x_integer_digits - headroom_plus_one;
+    let shifted_sum_minus_one = ((x as u32).wrapping_shl(headroom_plus_one as u32)).wrapping_sub(1u32 << 31) as i32;
+    (one_over_one_plus_x_for_x_in_0_1(shifted_sum_minus_one), num_bits_over_unit)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,5 +338,37 @@ mod tests {
         assert_eq!(quantize_float_half_away(2.5, 1.0, 0, -128, 127), 3);
         assert_eq!(quantize_float_half_away(-2.5, 1.0, 0, -128, 127), -3);
         assert_eq!(quantize_float_half_away(1e30, 1.0, 5, -128, 127), 127);
+    }
+
+    #[test]
+    fn gemmlowp_exp_matches_float_closely() {
+        // Q5.26 inputs, as TFLite's softmax feeds them.
+        for &v in &[0.0f64, -0.1, -0.25, -0.5, -1.0, -2.5, -7.75, -16.0, -31.0] {
+            let raw = (v * (1u64 << 26) as f64).round() as i32;
+            let got = exp_on_negative_values(raw, 5) as f64 / 2f64.powi(31);
+            assert!((got - v.exp()).abs() < 2e-6, "exp({v}) = {got}");
+        }
+        assert_eq!(exp_on_negative_values(0, 5), i32::MAX);
+    }
+
+    #[test]
+    fn reciprocal_matches_float_closely() {
+        // x in Q12.19: 1.25 -> 0.8 with no bits over unit... scale is in [0.5, 1).
+        for &v in &[1.0f64, 1.25, 2.0, 3.7, 100.5, 2047.0] {
+            let raw = (v * (1u64 << 19) as f64) as i32;
+            let (scale, bits) = get_reciprocal(raw, 12);
+            let recip = scale as f64 / 2f64.powi(31) / 2f64.powi(bits);
+            assert!((recip - 1.0 / v).abs() / (1.0 / v) < 1e-6, "1/{v}: {recip}");
+        }
+    }
+
+    #[test]
+    fn rounding_half_sum_and_pot() {
+        assert_eq!(rounding_half_sum(1, 2), 2);
+        assert_eq!(rounding_half_sum(-1, -2), -2);
+        assert_eq!(saturating_rounding_multiply_by_pot(1 << 29, 2), i32::MAX);
+        assert_eq!(saturating_rounding_multiply_by_pot(-(1 << 29), 2), i32::MIN);
+        assert_eq!(saturating_rounding_multiply_by_pot(3, 1), 6);
+        assert_eq!(saturating_rounding_multiply_by_pot(5, -1), 3);
     }
 }

@@ -7,7 +7,9 @@
 pub mod arith;
 pub mod error;
 pub mod import;
+pub mod exec;
 pub mod ir;
+pub mod kernels;
 pub mod load;
 pub mod npy;
 pub mod quant;
