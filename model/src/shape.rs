@@ -76,7 +76,7 @@ pub fn infer(op: &Op, inputs: &[&[usize]]) -> std::result::Result<Vec<usize>, St
             if w.len() != 4 {
                 return Err(format!("weights must be 4-D OHWI, got {w:?}"));
             }
-            if a.groups == 0 || x.len() != 4 || x[3] != w[3] * a.groups || w[0] % a.groups != 0 {
+            if a.groups == 0 || x.len() != 4 || x[3] != w[3] * a.groups || !w[0].is_multiple_of(a.groups) {
                 return Err(format!(
                     "input {x:?} and weights {w:?} do not agree with groups = {} (need C_in = I * groups, O % groups = 0)",
                     a.groups
@@ -97,7 +97,7 @@ pub fn infer(op: &Op, inputs: &[&[usize]]) -> std::result::Result<Vec<usize>, St
                 return Err(format!("weights must be 2-D [out, in], got {w:?}"));
             }
             let total: usize = x.iter().product();
-            if w[1] == 0 || total % w[1] != 0 {
+            if w[1] == 0 || !total.is_multiple_of(w[1]) {
                 return Err(format!("input {x:?} cannot be read as rows of K = {}", w[1]));
             }
             if let Some(b) = inputs.get(2) {
