@@ -68,7 +68,7 @@ impl Conv2dGeometry {
 
     /// Internal consistency: groups divide both channel counts, windows fit.
     pub fn check(&self) -> KResult {
-        if self.groups == 0 || self.in_c % self.groups != 0 || self.out_c % self.groups != 0 {
+        if self.groups == 0 || !self.in_c.is_multiple_of(self.groups) || !self.out_c.is_multiple_of(self.groups) {
             return kerr(format!(
                 "groups = {} does not divide in_channels = {} and out_channels = {}",
                 self.groups, self.in_c, self.out_c
@@ -465,5 +465,66 @@ mod tests {
         let mut out = vec![0i32; 4];
         assert!(conv2d_acc(&g, &ConvQuant::symmetric(0), &[0i8; 3], &[1i8], None, &mut out).is_err());
         assert!(conv2d_acc(&g, &ConvQuant::symmetric(999), &[0i8; 4], &[1i8], None, &mut out).is_err());
+    }
+
+    /// Independent formulation: build the full im2col matrix [pixels, KH*KW*C] with padded taps
+    /// equal to the input zero point, then multiply by the weight matrix [K, O] in i64.
+    fn im2col_matmul(g: &Conv2dGeometry, x: &[i32], w: &[i32], zx: i32, zw: &[i32], bias: &[i32]) -> Vec<i64> {
+        let k = g.kernel_h * g.kernel_w * g.in_c;
+        let pixels = g.batch * g.out_h * g.out_w;
+        let mut cols = vec![zx as i64; pixels * k];
+        for p in 0..pixels {
+            let (b, oy, ox) = (p / (g.out_h * g.out_w), (p / g.out_w) % g.out_h, p % g.out_w);
+            for ky in 0..g.kernel_h {
+                for kx in 0..g.kernel_w {
+                    let iy = (oy * g.stride[0] + ky * g.dilation[0]) as i64 - g.padding.top as i64;
+                    let ix = (ox * g.stride[1] + kx * g.dilation[1]) as i64 - g.padding.left as i64;
+                    if iy >= 0 && ix >= 0 && (iy as usize) < g.in_h && (ix as usize) < g.in_w {
+                        for c in 0..g.in_c {
+                            cols[p * k + (ky * g.kernel_w + kx) * g.in_c + c] =
+                                x[((b * g.in_h + iy as usize) * g.in_w + ix as usize) * g.in_c + c] as i64;
+                        }
+                    }
+                }
+            }
+        }
+        let mut out = vec![0i64; pixels * g.out_c];
+        for p in 0..pixels {
+            for o in 0..g.out_c {
+                let z = zw[if zw.len() == 1 { 0 } else { o }] as i64;
+                out[p * g.out_c + o] = bias[o] as i64
+                    + (0..k).map(|i| (cols[p * k + i] - zx as i64) * (w[o * k + i] as i64 - z)).sum::<i64>();
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(96))]
+        #[test]
+        fn conv_groups1_equals_im2col_matmul(
+            batch in 1usize..3, in_h in 1usize..9, in_w in 1usize..9, in_c in 1usize..6, out_c in 1usize..6,
+            kh in 1usize..4, kw in 1usize..4, sh in 1usize..3, sw in 1usize..3, dh in 1usize..3, dw in 1usize..3,
+            pads in proptest::array::uniform4(0usize..3), zx in -128i32..128, per_channel in proptest::bool::ANY,
+            seed in 0u32..10_000,
+        ) {
+            let padding = Padding2d { top: pads[0], left: pads[1], bottom: pads[2], right: pads[3] };
+            let a = attrs([sh, sw], [dh, dw], padding, 1);
+            // Skip windows that do not fit (the geometry rejects them, as shape inference does).
+            let Ok(g) = Conv2dGeometry::new(&[batch, in_h, in_w, in_c], &[out_c, kh, kw, in_c], &a) else {
+                return Ok(());
+            };
+            let x = pseudo(g.input_len(), seed, -128, 127);
+            let w = pseudo(g.weight_len(), seed ^ 0x5555, -128, 127);
+            let bias = pseudo(out_c, seed ^ 0xAAAA, -100_000, 100_000);
+            let zw = if per_channel { pseudo(out_c, seed ^ 0x0F0F, -20, 20) } else { vec![0] };
+            let want = im2col_matmul(&g, &x, &w, zx, &zw, &bias);
+            let xi: Vec<i8> = x.iter().map(|&v| v as i8).collect();
+            let wi: Vec<i8> = w.iter().map(|&v| v as i8).collect();
+            let q = ConvQuant { input_zero_point: zx, weight_zero_points: zw };
+            let mut got = vec![0i32; g.output_len()];
+            conv2d_acc(&g, &q, &xi, &wi, Some(&bias), &mut got).unwrap();
+            proptest::prop_assert_eq!(got.iter().map(|&v| v as i64).collect::<Vec<_>>(), want);
+        }
     }
 }

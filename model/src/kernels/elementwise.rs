@@ -168,7 +168,7 @@ pub fn add_ort<T: QType>(
 #[inline]
 fn cvt_ps_epi32_pack(v: f32) -> i32 {
     let r = v.round_ties_even();
-    let i = if r.is_nan() || r >= 2147483648.0 || r < -2147483648.0 { i32::MIN } else { r as i32 };
+    let i = if (-2147483648.0..2147483648.0).contains(&r) { r as i32 } else { i32::MIN };
     i.clamp(i16::MIN as i32, i16::MAX as i32)
 }
 

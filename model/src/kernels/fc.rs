@@ -24,7 +24,7 @@ impl FcGeometry {
         let &[out_features, in_features] = weights else {
             return kerr(format!("FC weights must be 2-D [out, in], got {weights:?}"));
         };
-        if in_features == 0 || input_len % in_features != 0 {
+        if in_features == 0 || !input_len.is_multiple_of(in_features) {
             return kerr(format!("FC input of {input_len} elements is not rows of K = {in_features}"));
         }
         Ok(FcGeometry { rows: input_len / in_features, in_features, out_features })

@@ -90,6 +90,7 @@ pub fn dequantize<T: QType>(p: &AffineParams, input: &[T], out: &mut [f32]) -> K
 
 /// TFLite `reference_ops::Requantize`: `MultiplyByQuantizedMultiplier(x - zp_in, M, shift) + zp_out`
 /// clamped to `[qmin, qmax]`, with `(M, shift) = QuantizeMultiplier(s_in / s_out)`.
+#[allow(clippy::too_many_arguments)]
 pub fn requantize_tflite<X: QType, Y: QType>(
     in_scale: f32,
     in_zero_point: i32,
