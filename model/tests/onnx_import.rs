@@ -122,3 +122,77 @@ fn own_fixtures_import() {
         eprintln!("{name}: {:?}", g.nodes.iter().map(|n| n.op.kind()).collect::<Vec<_>>());
     }
 }
+
+// ------------------------------------------------------------------------------------------------
+// Robustness: arbitrary bytes must give Ok or Err, never a panic.
+// ------------------------------------------------------------------------------------------------
+
+/// Real models to corrupt: the digits QDQ model and our own QDQ / QOperator fixtures.
+fn corpus() -> &'static [Vec<u8>] {
+    static CORPUS: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+    CORPUS.get_or_init(|| {
+        let mut models = Vec::new();
+        if let Some(root) = shared_fixtures() {
+            models.extend(std::fs::read(root.join("onnx/digits_qdq/model.onnx")).ok());
+        }
+        if let Some(root) = own_fixtures() {
+            for name in ["resnet_tiny_qop", "mobilenet_tiny_qdq"] {
+                models.extend(std::fs::read(root.join(name).join("model.onnx")).ok());
+            }
+        }
+        models
+    })
+}
+
+#[test]
+fn truncated_models_never_panic() {
+    if corpus().is_empty() {
+        eprintln!("SKIP: no ONNX models to truncate");
+        return;
+    }
+    for model in corpus() {
+        let mut errors = 0;
+        for len in (0..model.len()).filter(|l| *l < 2048 || l % 7 == 0) {
+            if import_onnx(&model[..len], "t").is_err() {
+                errors += 1;
+            }
+        }
+        assert!(errors > 0);
+        assert!(import_onnx(model, "t").is_ok());
+    }
+}
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..4096)) {
+            let _ = import_onnx(&bytes, "fuzz");
+            let _ = read_tensor_proto(&bytes);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 3000, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn mutated_models_never_panic(
+            which in any::<prop::sample::Index>(),
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8)
+        ) {
+            if corpus().is_empty() {
+                return Ok(());
+            }
+            let mut model = corpus()[which.index(corpus().len())].clone();
+            for (at, byte) in edits {
+                let i = at.index(model.len());
+                model[i] = byte;
+            }
+            let _ = import_onnx(&model, "fuzz");
+        }
+    }
+}

@@ -283,7 +283,7 @@ impl<'m> Converter<'m> {
 
     /// `t` in layout `want`, inserting (once per tensor) a Transpose when needed. Only 4-D
     /// tensors ever differ between layouts.
-    pub fn to_layout(&mut self, t: TensorId, want: Layout) -> TensorId {
+    pub fn in_layout(&mut self, t: TensorId, want: Layout) -> TensorId {
         let have = self.layouts[t];
         if have == want || self.g.tensors[t].shape.len() != 4 {
             return t;
@@ -386,10 +386,10 @@ impl<'m> Converter<'m> {
                 ModelError::invalid_tensor(&name, "is a graph output that no node, initializer or input defines")
             })?;
             let t = match v {
-                Val::Act(t) => self.to_layout(t, Layout::Source),
+                Val::Act(t) => self.in_layout(t, Layout::Source),
                 Val::Dq(t) => {
                     // Transpose on the narrow type first, then dequantize once.
-                    let s = self.to_layout(t, Layout::Source);
+                    let s = self.in_layout(t, Layout::Source);
                     self.materialize_dq(s, &name)
                 }
                 Val::Const(_) | Val::DqConst(..) => {

@@ -68,3 +68,6 @@ pub fn read_tensor_proto(bytes: &[u8]) -> Result<(String, DType, Value)> {
     let c = tensor::decode_tensor(&t)?;
     Ok((c.name.clone(), c.dtype, c.to_value()))
 }
+
+#[cfg(test)]
+mod tests;

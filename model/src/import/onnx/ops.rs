@@ -119,7 +119,7 @@ impl<'m> Converter<'m> {
         if w.shape.len() != 4 {
             return Err(ctx.unsupported(format!("weights of shape {:?}: only 2-D convolutions are supported", w.shape)));
         }
-        let xs = self.to_layout(x, Layout::Nhwc);
+        let xs = self.in_layout(x, Layout::Nhwc);
         let kernel = [w.shape[2], w.shape[3]];
         if let Some(ks) = ctx.ints("kernel_shape")? {
             if ks.len() != 2 || ks[0] != kernel[0] as i64 || ks[1] != kernel[1] as i64 {
@@ -198,7 +198,7 @@ impl<'m> Converter<'m> {
         bias: Option<&ConstTensor>,
         out: &OutSpec,
     ) -> Result<TensorId> {
-        let a = self.to_layout(a, Layout::Source);
+        let a = self.in_layout(a, Layout::Source);
         if self.tensor(a).shape.len() < 2 {
             return Err(ctx.unsupported("1-D matrix operand"));
         }
@@ -242,8 +242,8 @@ impl<'m> Converter<'m> {
 
     /// IR MatMul of two tensors (numpy broadcasting of leading dims).
     pub fn emit_matmul(&mut self, ctx: &NodeCtx, a: TensorId, b: TensorId, out: &OutSpec) -> Result<TensorId> {
-        let a = self.to_layout(a, Layout::Source);
-        let b = self.to_layout(b, Layout::Source);
+        let a = self.in_layout(a, Layout::Source);
+        let b = self.in_layout(b, Layout::Source);
         let name = ctx.name.clone();
         self.emit(ctx, name, Op::MatMul, vec![a, b], &out.name, out.dtype, out.quant.clone(), Layout::Source)
     }
@@ -267,9 +267,9 @@ impl<'m> Converter<'m> {
     ) -> Result<TensorId> {
         self.require_4d(ctx, x, "input")?;
         let (xs, out_layout) = if channels_last {
-            (self.to_layout(x, Layout::Source), Layout::Source)
+            (self.in_layout(x, Layout::Source), Layout::Source)
         } else {
-            (self.to_layout(x, Layout::Nhwc), Layout::Nhwc)
+            (self.in_layout(x, Layout::Nhwc), Layout::Nhwc)
         };
         let kernel = pair(ctx, "kernel_shape", [0, 0], 1)?;
         if ctx.ints("kernel_shape")?.is_none() {
@@ -315,9 +315,9 @@ impl<'m> Converter<'m> {
     ) -> Result<TensorId> {
         self.require_4d(ctx, x, "input")?;
         let (xs, out_layout) = if channels_last {
-            (self.to_layout(x, Layout::Source), Layout::Source)
+            (self.in_layout(x, Layout::Source), Layout::Source)
         } else {
-            (self.to_layout(x, Layout::Nhwc), Layout::Nhwc)
+            (self.in_layout(x, Layout::Nhwc), Layout::Nhwc)
         };
         let name = ctx.name.clone();
         self.emit(ctx, name, Op::GlobalAveragePool, vec![xs], &out.name, out.dtype, out.quant.clone(), out_layout)
@@ -359,7 +359,7 @@ impl<'m> Converter<'m> {
         let mut ids = Vec::with_capacity(ops.len());
         for o in ops {
             ids.push(match o {
-                Operand::Tensor(t) => self.to_layout(t, want),
+                Operand::Tensor(t) => self.in_layout(t, want),
                 Operand::Const(c, q) => self.const_operand(&c, q, nhwc).map_err(|r| ctx.unsupported(r))?,
             });
         }
@@ -395,9 +395,9 @@ impl<'m> Converter<'m> {
     pub fn emit_softmax(&mut self, ctx: &NodeCtx, x: TensorId, axis: usize, out: &OutSpec) -> Result<TensorId> {
         let rank = self.tensor(x).shape.len();
         let xs = if rank == 4 && axis == 1 {
-            self.to_layout(x, Layout::Nhwc)
+            self.in_layout(x, Layout::Nhwc)
         } else if axis + 1 == rank {
-            self.to_layout(x, Layout::Source)
+            self.in_layout(x, Layout::Source)
         } else {
             return Err(ctx.unsupported(format!("softmax over axis {axis} of a rank-{rank} tensor (last axis only)")));
         };
@@ -690,7 +690,7 @@ impl<'m> Converter<'m> {
             Val::DqConst(..) => return Err(ctx.unsupported("reshaping a per-axis quantized constant")),
             Val::Act(t) | Val::Dq(t) => {
                 // Element order must be the ONNX one: transpose an NHWC tensor back first.
-                let src = self.to_layout(t, Layout::Source);
+                let src = self.in_layout(t, Layout::Source);
                 let tensor = self.tensor(src);
                 if tensor.quant.as_ref().is_some_and(|q| q.scale.len() > 1) {
                     return Err(ctx.unsupported("reshaping a per-axis quantized tensor"));
@@ -798,7 +798,7 @@ impl<'m> Converter<'m> {
                 if let Some(i) = infer_at {
                     let total = checked_count(shape).unwrap_or(0);
                     let rest = checked_count(&out).unwrap_or(0);
-                    if rest == 0 || total % rest != 0 {
+                    if rest == 0 || !total.is_multiple_of(rest) {
                         return Err(ctx.invalid(format!("cannot reshape {shape:?} to {target:?}")));
                     }
                     out[i] = total / rest;

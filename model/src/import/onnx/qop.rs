@@ -242,7 +242,7 @@ impl<'m> Converter<'m> {
     pub fn qlinear_concat(&mut self, ctx: &NodeCtx) -> Result<()> {
         let axis = ctx.int("axis")?.ok_or_else(|| ctx.invalid("axis is required"))?;
         let n = ctx.node.input.len();
-        if n < 5 || (n - 2) % 3 != 0 {
+        if n < 5 || !(n - 2).is_multiple_of(3) {
             return Err(ctx.invalid(format!("{n} inputs (expected 2 + 3 per tensor)")));
         }
         let mut ops = Vec::with_capacity((n - 2) / 3);
