@@ -3,8 +3,10 @@
 //! files.
 
 use std::path::{Path, PathBuf};
+use systole_model::exec::Executor;
 use systole_model::import::onnx::{import_onnx, import_onnx_with_constants, read_tensor_proto};
-use systole_model::ir::{DType, Graph, Value};
+use systole_model::ir::{DType, Graph, TensorData, Value};
+use systole_model::npy::read_value;
 
 fn shared_fixtures() -> Option<PathBuf> {
     let dir = std::env::var_os("SYSTOLE_FIXTURES")
@@ -64,12 +66,91 @@ fn node_tests(root: &Path) -> Vec<NodeTest> {
     dirs.iter().map(|d| load_node_test(d)).collect()
 }
 
-/// Imports a node test with every input except the first bound as a constant (the IR needs
-/// weights, scales and zero points as constants), optionally keeping more inputs as data.
-fn import_node_test(t: &NodeTest, data_inputs: usize) -> Graph {
-    let constants: Vec<(String, Value)> =
-        t.inputs.iter().skip(data_inputs).map(|(n, _, v)| (n.clone(), v.clone())).collect();
+/// Imports a node test with every input not listed in `data` bound as a constant (the IR needs
+/// weights, scales and zero points as constants).
+fn import_node_test(t: &NodeTest, data: &[usize]) -> Graph {
+    let constants: Vec<(String, Value)> = t
+        .inputs
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !data.contains(i))
+        .map(|(_, (n, _, v))| (n.clone(), v.clone()))
+        .collect();
     import_onnx_with_constants(&t.model, &t.name, &constants).unwrap_or_else(|e| panic!("{}: {e}", t.name))
+}
+
+/// Runs `g` and returns the number of output elements differing from `expected` (floats compare
+/// bit for bit after normalising -0.0; the goldens are integer-valued).
+fn mismatches(got: &Value, expected: &Value) -> usize {
+    assert_eq!(got.shape, expected.shape, "output shape");
+    match (&got.data, &expected.data) {
+        (TensorData::F32(a), TensorData::F32(b)) => a.iter().zip(b).filter(|(x, y)| x != y).count(),
+        (a, b) => {
+            let (a, b) = (a.to_i32().expect("integer output"), b.to_i32().expect("integer golden"));
+            assert_eq!(a.len(), b.len());
+            a.iter().zip(&b).filter(|(x, y)| x != y).count()
+        }
+    }
+}
+
+fn run(g: &Graph, inputs: &[Value]) -> Vec<Value> {
+    Executor::new(g).and_then(|e| e.run(inputs)).unwrap_or_else(|e| panic!("{}: {e}", g.name))
+}
+
+/// Family of a node test, for the per-family tally.
+fn family(name: &str) -> &'static str {
+    let n = name.to_ascii_lowercase();
+    for (prefix, fam) in [
+        ("test_qlinearconv", "QLinearConv"),
+        ("test_convinteger", "ConvInteger"),
+        ("test_qlinearmatmul", "QLinearMatMul"),
+        ("test_matmulinteger", "MatMulInteger"),
+        ("test_quantizelinear", "QuantizeLinear"),
+        ("test_dequantizelinear", "DequantizeLinear"),
+    ] {
+        if n.starts_with(prefix) {
+            return fam;
+        }
+    }
+    "Conv (float)"
+}
+
+#[test]
+fn node_tests_match_onnx_reference_outputs_exactly() {
+    let Some(root) = shared_fixtures() else { return };
+    let tests = node_tests(&root);
+    let mut tally: std::collections::BTreeMap<&str, (usize, usize)> = Default::default();
+    let mut failures = Vec::new();
+    for t in &tests {
+        // Every test runs with only input 0 as data; the MatMul-type tests also with both
+        // matrices as data (IR MatMul of two activations).
+        let mut variants = vec![vec![0]];
+        match family(&t.name) {
+            "QLinearMatMul" => variants.push(vec![0, 3]),
+            "MatMulInteger" => variants.push(vec![0, 1]),
+            _ => {}
+        }
+        for data in variants {
+            let g = import_node_test(t, &data);
+            let inputs: Vec<Value> = data.iter().map(|&i| t.inputs[i].2.clone()).collect();
+            let out = run(&g, &inputs);
+            let bad = mismatches(&out[0], &t.expected.2);
+            let e = tally.entry(family(&t.name)).or_default();
+            e.0 += 1;
+            if bad == 0 {
+                e.1 += 1;
+            } else {
+                failures.push(format!(
+                    "{} (data inputs {data:?}): {bad} mismatches: got {:?}, want {:?}",
+                    t.name, out[0].data, t.expected.2.data
+                ));
+            }
+        }
+    }
+    for (fam, (n, ok)) in &tally {
+        eprintln!("onnx-node {fam}: {ok}/{n} exact");
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
 }
 
 #[test]
@@ -78,13 +159,12 @@ fn node_tests_import_with_expected_output_shapes() {
     let tests = node_tests(&root);
     assert!(!tests.is_empty(), "no onnx-node tests found");
     for t in &tests {
-        let g = import_node_test(t, 1);
+        let g = import_node_test(t, &[0]);
         assert_eq!(g.inputs.len(), 1, "{}", t.name);
         assert_eq!(g.outputs.len(), 1, "{}", t.name);
         let out = g.tensor(g.outputs[0]);
         assert_eq!(out.shape, t.expected.2.shape, "{}: output shape", t.name);
         assert_eq!(out.dtype, t.expected.1, "{}: output dtype", t.name);
-        eprintln!("{}: {} nodes: {:?}", t.name, g.nodes.len(), g.nodes.iter().map(|n| n.op.kind()).collect::<Vec<_>>());
     }
 }
 
@@ -94,18 +174,86 @@ fn digits_qdq_imports_as_integer_graph() {
     let bytes = std::fs::read(root.join("onnx/digits_qdq/model.onnx")).expect("model.onnx");
     let g = import_onnx(&bytes, "digits_qdq").unwrap();
     let kinds: Vec<_> = g.nodes.iter().map(|n| n.op.kind()).collect();
-    eprintln!("{kinds:?}");
-    for n in &g.nodes {
-        eprintln!(
-            "  {} {:?} {:?} -> {:?}",
-            n.name,
-            n.op,
-            n.inputs.iter().map(|&i| (&g.tensor(i).name, &g.tensor(i).shape)).collect::<Vec<_>>(),
-            g.tensor(n.outputs[0]).shape
-        );
-    }
+    // Q, transpose to NHWC, two integer convs, transpose back for the NCHW flatten, FC, and the
+    // output DequantizeLinear: no float compute op is left.
+    assert_eq!(
+        kinds,
+        ["Quantize", "Transpose", "Conv2d", "Conv2d", "Transpose", "Reshape", "FullyConnected", "Dequantize"]
+    );
     assert_eq!(g.tensor(g.inputs[0]).shape, vec![1, 1, 8, 8]);
     assert_eq!(g.tensor(g.outputs[0]).shape, vec![1, 10]);
+}
+
+/// Runs every `input_NNN.npy` of a fixture folder and counts output elements that differ from
+/// `output_NNN.npy`. Returns (inputs run, inputs exact, element mismatches).
+fn run_npy_fixture(dir: &Path, g: &Graph) -> (usize, usize, usize) {
+    let exec = Executor::new(g).unwrap_or_else(|e| panic!("{}: {e}", g.name));
+    let (mut n, mut exact, mut total_bad) = (0, 0, 0);
+    for i in 0.. {
+        let input = dir.join(format!("input_{i:03}.npy"));
+        if !input.exists() {
+            break;
+        }
+        let x = read_value(&input).unwrap();
+        let want = read_value(&dir.join(format!("output_{i:03}.npy"))).unwrap();
+        let got = exec.run(&[x]).unwrap_or_else(|e| panic!("{} input {i}: {e}", g.name));
+        let bad = mismatches(&got[0], &want);
+        if bad > 0 {
+            eprintln!(
+                "{} input {i:03}: {bad} mismatching elements\n  got  {:?}\n  want {:?}",
+                g.name, got[0].data, want.data
+            );
+        }
+        n += 1;
+        exact += usize::from(bad == 0);
+        total_bad += bad;
+    }
+    (n, exact, total_bad)
+}
+
+#[test]
+fn digits_qdq_matches_onnxruntime_exactly() {
+    let Some(root) = shared_fixtures() else { return };
+    let dir = root.join("onnx/digits_qdq");
+    let g = import_onnx(&std::fs::read(dir.join("model.onnx")).unwrap(), "digits_qdq").unwrap();
+    let (n, exact, bad) = run_npy_fixture(&dir, &g);
+    eprintln!("digits_qdq: {exact}/{n} inputs exact ({bad} mismatching logits)");
+    assert_eq!(n, 32);
+    assert_eq!(exact, n);
+}
+
+/// Own fixtures whose goldens onnxruntime computed with its x86 AVX2 (non-VNNI) u8s8 GEMM kernel,
+/// which forms `a[k]*b[k] + a[k+1]*b[k+1]` with `vpmaddubsw` and saturates that pair sum to
+/// int16 before accumulating in int32. The result depends on the CPU that made the goldens, not
+/// on the model: onnxruntime with `session.x64quantprecision = 1` (no saturation) agrees with the
+/// executor on every input of these models. Checked per layer for mobilenet_tiny_qdq input 0:
+/// all 35 differing outputs of the first conv are reproduced exactly by pair saturation in the
+/// im2col (ky, kx, c) order; every other layer is exact. Listed here so the test stays strict for
+/// everything else; a listed model that becomes exact is reported.
+const ORT_AVX2_U8S8_SATURATION: &[&str] = &["mobilenet_tiny_qdq", "resnet_tiny_qdq"];
+
+#[test]
+fn own_fixtures_match_onnxruntime_exactly() {
+    let Some(root) = own_fixtures() else { return };
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root).unwrap().filter_map(|e| e.ok().map(|e| e.path())).collect();
+    dirs.sort();
+    let mut failed = Vec::new();
+    for dir in dirs.iter().filter(|d| d.join("model.onnx").exists()) {
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let g = import_onnx(&std::fs::read(dir.join("model.onnx")).unwrap(), &name)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let (n, exact, bad) = run_npy_fixture(dir, &g);
+        eprintln!("{name}: {exact}/{n} inputs exact ({bad} mismatching elements)");
+        let known = ORT_AVX2_U8S8_SATURATION.contains(&name.as_str());
+        if exact != n && !known {
+            failed.push(name);
+        } else if exact == n && known {
+            eprintln!("NOTE: {name} is now exact; remove it from ORT_AVX2_U8S8_SATURATION");
+        } else if known {
+            eprintln!("KNOWN: {name} goldens carry onnxruntime's AVX2 u8s8 int16 pair saturation");
+        }
+    }
+    assert!(failed.is_empty(), "not bit-exact with onnxruntime: {failed:?}");
 }
 
 #[test]
