@@ -462,6 +462,7 @@ impl<'m> Converter<'m> {
                 "Relu" | "Clip" => self.activation_node(ctx),
                 "Reshape" | "Flatten" | "Squeeze" | "Unsqueeze" => self.reshape_node(ctx),
                 "Transpose" => self.transpose_node(ctx),
+                "Pad" => self.pad_node(ctx),
                 _ => Err(ctx.unsupported("no conversion to the systole IR exists for this operator")),
             },
             "com.microsoft" => match op {

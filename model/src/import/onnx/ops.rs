@@ -429,7 +429,7 @@ impl<'m> Converter<'m> {
         let b = self.opt_val(ctx, 2)?;
         match (x, w) {
             (Val::Dq(xt), Val::DqConst(wc, wp)) => {
-                let bias = self.qdq_bias(ctx, b)?;
+                let bias = self.qdq_bias(ctx, b, xt, &wp)?;
                 let q = self.find_output_q(out)?.ok_or_else(|| self.not_fusable(ctx))?;
                 let wq = self.weight_quant(ctx, &wp, 0, 0)?;
                 let spec = self.fused_spec(&q);
@@ -455,14 +455,45 @@ impl<'m> Converter<'m> {
     }
 
     /// The bias of a QDQ MAC op: DequantizeLinear of an int32 constant, used as the int32
-    /// accumulator offset exactly as given (onnxruntime's QDQ actions pass it through).
-    fn qdq_bias(&self, ctx: &NodeCtx, b: Option<Val>) -> Result<Option<Rc<ConstTensor>>> {
+    /// accumulator offset exactly as given (onnxruntime's QDQ actions pass it through). A float
+    /// 1-D bias is quantized the way onnxruntime's `WeightBiasQuantization` pass does before
+    /// fusing: `Cast<int32>(Round(bias / (x_scale * w_scale)))`, all in float32, Round = half to
+    /// even (constant-folded by onnxruntime with its CPU kernels).
+    fn qdq_bias(&self, ctx: &NodeCtx, b: Option<Val>, x: TensorId, wp: &QParams) -> Result<Option<Rc<ConstTensor>>> {
         match b {
             None => Ok(None),
             Some(Val::DqConst(c, _)) if c.dtype == DType::I32 => Ok(Some(c)),
-            Some(_) => Err(ctx.unsupported(
-                "QDQ bias must be DequantizeLinear of an int32 constant (float biases are not quantized by systole)",
-            )),
+            Some(Val::Const(c)) if c.dtype == DType::F32 && c.shape.len() == 1 => {
+                let sx = match &self.tensor(x).quant {
+                    Some(q) if q.scale.len() == 1 => q.scale[0],
+                    _ => return Err(ctx.unsupported("float bias with a per-axis quantized input")),
+                };
+                let n = c.shape[0];
+                if wp.scale.len() != 1 && wp.scale.len() != n {
+                    return Err(
+                        ctx.unsupported(format!("float bias of {n} values for {} weight scales", wp.scale.len()))
+                    );
+                }
+                let f = c.to_f32().unwrap_or_default();
+                let q: Vec<i32> = f
+                    .iter()
+                    .enumerate()
+                    .map(|(o, &v)| {
+                        let sw = if wp.scale.len() == 1 { wp.scale[0] } else { wp.scale[o] };
+                        let r = (v / (sx * sw)).round_ties_even();
+                        r.clamp(i32::MIN as f32, i32::MAX as f32) as i32
+                    })
+                    .collect();
+                Ok(Some(Rc::new(ConstTensor {
+                    name: c.name.clone(),
+                    shape: c.shape.clone(),
+                    dtype: DType::I32,
+                    data: TensorData::I32(q),
+                })))
+            }
+            Some(_) => {
+                Err(ctx.unsupported("QDQ bias must be DequantizeLinear of an int32 constant or a 1-D float32 constant"))
+            }
         }
     }
 
@@ -493,7 +524,7 @@ impl<'m> Converter<'m> {
         let trans_b = self.gemm_attrs(ctx, c.is_some())?;
         match (a, b) {
             (Val::Dq(at), Val::DqConst(bc, bp)) => {
-                let bias = self.qdq_bias(ctx, c)?;
+                let bias = self.qdq_bias(ctx, c, at, &bp)?;
                 let q = self.find_output_q(out)?.ok_or_else(|| self.not_fusable(ctx))?;
                 let (w, wq) = self.fc_weights(ctx, &bc, Some(&bp), trans_b)?;
                 let spec = self.fused_spec(&q);
@@ -806,6 +837,72 @@ impl<'m> Converter<'m> {
                 Ok(out)
             }
         }
+    }
+
+    /// Constant-mode Pad. On a DQ view (QDQ: onnxruntime pads the dequantized float with 0.0 and
+    /// quantizes again) the pad value is the zero point, which dequantizes to exactly 0.0; on a
+    /// quantized tensor (QOperator) the constant is the raw integer given.
+    pub fn pad_node(&mut self, ctx: &NodeCtx) -> Result<()> {
+        let out = ctx.single_output()?;
+        let x = self.val(ctx, ctx.require_input(0, "data")?)?;
+        let mode = ctx.string("mode")?.unwrap_or_else(|| "constant".into());
+        if mode != "constant" {
+            return Err(ctx.unsupported(format!("mode = {mode:?} (constant only)")));
+        }
+        if ctx.input(3).is_some() {
+            return Err(ctx.unsupported("the axes input"));
+        }
+        let src_shape = self.source_shape(&x);
+        let rank = src_shape.len();
+        let raw_pads = match ctx.input(1) {
+            Some(n) => self.const_input(ctx, n, "pads")?.to_i64().ok_or_else(|| ctx.invalid("pads must be int64"))?,
+            None => ctx.ints("pads")?.ok_or_else(|| ctx.invalid("pads are required"))?,
+        };
+        if raw_pads.len() != 2 * rank || raw_pads.iter().any(|&p| !(0..=MAX_ATTR).contains(&p)) {
+            return Err(ctx.unsupported(format!("pads {raw_pads:?} for rank {rank} (non-negative, 2 per axis)")));
+        }
+        let src_pads: Vec<(usize, usize)> =
+            (0..rank).map(|i| (raw_pads[i] as usize, raw_pads[i + rank] as usize)).collect();
+        let constant = match ctx.input(2) {
+            Some(n) => Some(self.const_input(ctx, n, "constant_value")?),
+            None => None,
+        };
+        let (Val::Dq(t) | Val::Act(t)) = x else { return Err(ctx.unsupported("padding a constant")) };
+        let tensor = self.tensor(t);
+        let (dtype, quant, layout) = (tensor.dtype, tensor.quant.clone(), self.layout_of(t));
+        let float_zero = |c: &Option<std::rc::Rc<ConstTensor>>| match c {
+            None => Ok(ctx.float("value")?.unwrap_or(0.0) == 0.0),
+            Some(c) => Ok::<bool, crate::error::ModelError>(c.to_f32().is_some_and(|v| v.iter().all(|&f| f == 0.0))),
+        };
+        let value = match (&x, dtype) {
+            (Val::Dq(_), _) | (Val::Act(_), DType::F32) => {
+                if !float_zero(&constant)? {
+                    return Err(ctx.unsupported("a non-zero float pad value"));
+                }
+                if dtype == DType::F32 {
+                    Some(0)
+                } else {
+                    None
+                }
+            }
+            _ => match &constant {
+                None => Some(0),
+                Some(c) => Some(
+                    c.to_i32()
+                        .and_then(|v| v.first().copied())
+                        .filter(|_| c.dtype == dtype)
+                        .ok_or_else(|| ctx.invalid(format!("constant_value must be a {dtype} scalar")))?,
+                ),
+            },
+        };
+        let pads = match layout {
+            Layout::Source => src_pads,
+            Layout::Nhwc => layout::TO_NHWC.iter().map(|&a| src_pads[a]).collect(),
+        };
+        let name = ctx.name.clone();
+        let y = self.emit(ctx, name, Op::Pad { pads, value }, vec![t], out, dtype, quant, layout)?;
+        let v = if matches!(x, Val::Dq(_)) { Val::Dq(y) } else { Val::Act(y) };
+        self.define(ctx, out, v)
     }
 
     pub fn transpose_node(&mut self, ctx: &NodeCtx) -> Result<()> {

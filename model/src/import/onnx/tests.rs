@@ -308,3 +308,39 @@ fn transposes_compose_with_the_storage_layout() {
     let g = import_onnx(&m, "m").unwrap();
     assert_eq!(kinds(&g), ["Transpose", "Conv2d", "Reshape"]);
 }
+
+#[test]
+fn pad_follows_the_storage_layout_and_float_bias_is_quantized() {
+    // Conv output is stored NHWC: the ONNX pads [n, c, h, w] move to [n, h, w, c].
+    let m = model(
+        vec![node("Conv", "conv", &["x", "w"], &["c"], vec![]), node("Pad", "pad", &["c", "pads"], &["y"], vec![])],
+        vec![
+            f32s("w", &[2, 1, 1, 1], &[1.0, 2.0]),
+            init(
+                "pads",
+                &[8],
+                data_type::INT64,
+                [0i64, 0, 1, 2, 0, 0, 3, 4].iter().flat_map(|v| v.to_le_bytes()).collect(),
+            ),
+        ],
+        vec![value_info("x", data_type::FLOAT, &[1, 1, 2, 2])],
+        vec![value_info("y", data_type::FLOAT, &[1, 2, 6, 8])],
+    );
+    let g = import_onnx(&m, "m").unwrap();
+    let Op::Pad { pads, value } = &g.nodes[2].op else { panic!("{:?}", kinds(&g)) };
+    assert_eq!(pads, &vec![(0, 0), (1, 3), (2, 4), (0, 0)]);
+    assert_eq!(*value, Some(0));
+
+    // A float bias next to DQ inputs becomes round_half_even(b / (s_x * s_w)).
+    let mut bytes = qdq_conv(None, 5);
+    let mut mp = ModelProto::decode(bytes.as_slice()).unwrap();
+    let graph = mp.graph.as_mut().unwrap();
+    graph.node.retain(|n| n.name.as_deref() != Some("bdq"));
+    graph.initializer.push(f32s("bf", &[3], &[0.125, -0.3, 1.0]));
+    bytes = mp.encode_to_vec();
+    let g = import_onnx(&bytes, "m").unwrap();
+    let conv = g.nodes.iter().find(|n| matches!(n.op, Op::Conv2d(_))).unwrap();
+    // s_x = 0.5, s_w = [0.1, 0.2, 0.3] (float32): 0.125 / 0.05 = 2.4999999 -> 2, -0.3 / 0.1 = -3,
+    // 1.0 / 0.15 = 6.67 -> 7.
+    assert_eq!(g.tensor(conv.inputs[2]).data, Some(TensorData::I32(vec![2, -3, 7])));
+}
