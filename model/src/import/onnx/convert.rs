@@ -99,7 +99,7 @@ pub fn convert_graph(graph: &GraphProto, name: &str, opset: i64, constants: &[(S
             continue;
         }
         let ctx = NodeCtx { node, name: c.node_name_for(node, i) };
-        c.convert_node(&ctx, i)?;
+        c.convert_node(&ctx)?;
     }
     c.finish_outputs(&graph.output)?;
     shape::validate(&c.g)?;
@@ -438,7 +438,7 @@ impl<'m> Converter<'m> {
 
     // -------------------------------------------------------------- dispatch ----
 
-    fn convert_node(&mut self, ctx: &NodeCtx, index: usize) -> Result<()> {
+    fn convert_node(&mut self, ctx: &NodeCtx) -> Result<()> {
         let domain = ctx.node.domain();
         let op = ctx.op();
         match domain {
@@ -447,7 +447,7 @@ impl<'m> Converter<'m> {
                 "Identity" | "Dropout" => self.alias_node(ctx),
                 "QuantizeLinear" => self.quantize_linear(ctx),
                 "DequantizeLinear" => self.dequantize_linear(ctx),
-                "Conv" => self.conv_node(ctx, index),
+                "Conv" => self.conv_node(ctx),
                 "QLinearConv" => self.qlinear_conv(ctx),
                 "ConvInteger" => self.conv_integer(ctx),
                 "Gemm" => self.gemm_node(ctx),

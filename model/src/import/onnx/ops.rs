@@ -422,7 +422,7 @@ impl<'m> Converter<'m> {
 
     // ---------------------------------------------------- QDQ / float nodes ----
 
-    pub fn conv_node(&mut self, ctx: &NodeCtx, _index: usize) -> Result<()> {
+    pub fn conv_node(&mut self, ctx: &NodeCtx) -> Result<()> {
         let out = ctx.single_output()?;
         let x = self.val(ctx, ctx.require_input(0, "X")?)?;
         let w = self.val(ctx, ctx.require_input(1, "W")?)?;

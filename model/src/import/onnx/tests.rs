@@ -344,3 +344,120 @@ fn pad_follows_the_storage_layout_and_float_bias_is_quantized() {
     // 1.0 / 0.15 = 6.67 -> 7.
     assert_eq!(g.tensor(conv.inputs[2]).data, Some(TensorData::I32(vec![2, -3, 7])));
 }
+
+/// Structured corruption: decoded models with attributes, dims, names and op types replaced by
+/// hostile values must import to Ok or Err, never panic.
+mod structured_fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    const VALUES: [i64; 10] = [-1, 0, 1, 2, 3, 7, 1 << 20, 1 << 40, i64::MAX, i64::MIN];
+    const OPS: [&str; 12] = [
+        "Conv",
+        "QuantizeLinear",
+        "DequantizeLinear",
+        "Gemm",
+        "MatMul",
+        "Reshape",
+        "Transpose",
+        "Flatten",
+        "Concat",
+        "QLinearConv",
+        "MaxPool",
+        "Pad",
+    ];
+
+    fn base_models() -> Vec<ModelProto> {
+        let mut v = vec![ModelProto::decode(qdq_conv(None, 5).as_slice()).unwrap()];
+        let digits = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/onnx/digits_qdq/model.onnx");
+        if let Ok(b) = std::fs::read(digits) {
+            v.extend(ModelProto::decode(b.as_slice()).ok());
+        }
+        v
+    }
+
+    fn edit(m: &mut ModelProto, kind: u8, a: usize, b: usize, value: i64) {
+        let Some(g) = m.graph.as_mut() else { return };
+        let names: Vec<String> = g
+            .node
+            .iter()
+            .flat_map(|n| n.output.clone())
+            .chain(g.initializer.iter().filter_map(|t| t.name.clone()))
+            .collect();
+        match kind % 7 {
+            0 => {
+                let n = a % g.node.len().max(1);
+                if let Some(attr) = g.node.get_mut(n).and_then(|n| n.attribute.get_mut(b % 4)) {
+                    attr.i = Some(value);
+                    if let Some(x) = attr.ints.get_mut(b % 8) {
+                        *x = value;
+                    }
+                }
+            }
+            1 => {
+                let n = a % g.initializer.len().max(1);
+                if let Some(t) = g.initializer.get_mut(n) {
+                    if let Some(d) = t.dims.get_mut(b % 4) {
+                        *d = value;
+                    } else {
+                        t.dims.push(value);
+                    }
+                }
+            }
+            2 => {
+                let n = a % g.node.len().max(1);
+                let name = names.get(b % names.len().max(1)).cloned().unwrap_or_default();
+                if let Some(i) = g.node.get_mut(n).and_then(|n| n.input.get_mut(b % 3)) {
+                    *i = if value < 0 { String::new() } else { name };
+                }
+            }
+            3 => {
+                let n = a % g.node.len().max(1);
+                if let Some(node) = g.node.get_mut(n) {
+                    node.op_type = Some(OPS[b % OPS.len()].into());
+                }
+            }
+            4 => {
+                if !g.node.is_empty() {
+                    let n = a % g.node.len();
+                    g.node.remove(n);
+                }
+            }
+            5 => {
+                let n = a % g.initializer.len().max(1);
+                if let Some(t) = g.initializer.get_mut(n) {
+                    t.data_type = Some((value.rem_euclid(24)) as i32);
+                }
+            }
+            _ => {
+                if let Some(d) = g
+                    .input
+                    .get_mut(0)
+                    .and_then(|i| i.r#type.as_mut())
+                    .and_then(|t| t.tensor_type.as_mut())
+                    .and_then(|t| t.shape.as_mut())
+                    .and_then(|s| s.dim.get_mut(b % 4))
+                {
+                    d.dim_value = Some(value);
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1500, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn structurally_corrupted_models_never_panic(
+            which in any::<bool>(),
+            edits in proptest::collection::vec((any::<u8>(), any::<usize>(), any::<usize>(), 0usize..VALUES.len()), 1..5)
+        ) {
+            let models = base_models();
+            let mut m = models[usize::from(which) % models.len()].clone();
+            for (kind, a, b, v) in edits {
+                edit(&mut m, kind, a, b, VALUES[v]);
+            }
+            let _ = import_onnx(&m.encode_to_vec(), "fuzz");
+        }
+    }
+}
