@@ -429,6 +429,7 @@ impl<'m> Converter<'m> {
         let b = self.opt_val(ctx, 2)?;
         match (x, w) {
             (Val::Dq(xt), Val::DqConst(wc, wp)) => {
+                self.per_tensor_input(ctx, xt)?;
                 let bias = self.qdq_bias(ctx, b, xt, &wp)?;
                 let q = self.find_output_q(out)?.ok_or_else(|| self.not_fusable(ctx))?;
                 let wq = self.weight_quant(ctx, &wp, 0, 0)?;
@@ -524,6 +525,7 @@ impl<'m> Converter<'m> {
         let trans_b = self.gemm_attrs(ctx, c.is_some())?;
         match (a, b) {
             (Val::Dq(at), Val::DqConst(bc, bp)) => {
+                self.per_tensor_input(ctx, at)?;
                 let bias = self.qdq_bias(ctx, c, at, &bp)?;
                 let q = self.find_output_q(out)?.ok_or_else(|| self.not_fusable(ctx))?;
                 let (w, wq) = self.fc_weights(ctx, &bc, Some(&bp), trans_b)?;
@@ -543,6 +545,7 @@ impl<'m> Converter<'m> {
         let Val::Dq(at) = a else {
             return Err(ctx.unsupported("float MatMul is not supported (quantize the model: QDQ or QOperator)"));
         };
+        self.per_tensor_input(ctx, at)?;
         let q = self.find_output_q(out)?.ok_or_else(|| self.not_fusable(ctx))?;
         let spec = self.fused_spec(&q);
         let y = match b {
@@ -576,10 +579,22 @@ impl<'m> Converter<'m> {
         }
     }
 
+    /// Fused QDQ ops read their activation inputs with one scale and zero point (onnxruntime's
+    /// selectors require scalar DQ parameters on activations).
+    fn per_tensor_input(&self, ctx: &NodeCtx, t: TensorId) -> Result<()> {
+        match &self.tensor(t).quant {
+            Some(q) if q.scale.len() == 1 && q.zero_point.len() == 1 => Ok(()),
+            _ => Err(ctx.unsupported(format!("input '{}' is not quantized per tensor", self.tensor(t).name))),
+        }
+    }
+
     /// An operand of a QDQ elementwise / concat op.
     fn dq_operand(&self, ctx: &NodeCtx, v: Val) -> Result<Operand> {
         match v {
-            Val::Dq(t) => Ok(Operand::Tensor(t)),
+            Val::Dq(t) => {
+                self.per_tensor_input(ctx, t)?;
+                Ok(Operand::Tensor(t))
+            }
             Val::DqConst(c, p) if p.is_per_tensor() && matches!(p.dtype, DType::I8 | DType::U8) => {
                 let q = p.to_ir(Layout::Source);
                 Ok(Operand::Const(c, Some(q)))
@@ -610,6 +625,7 @@ impl<'m> Converter<'m> {
         let Val::Dq(xt) = self.val(ctx, ctx.require_input(0, "X")?)? else {
             return Err(ctx.unsupported(format!("{} is supported in QDQ form only", ctx.op())));
         };
+        self.per_tensor_input(ctx, xt)?;
         let q = self.find_output_q(out)?.ok_or_else(|| self.not_fusable(ctx))?;
         let spec = self.fused_spec(&q);
         let y = if ctx.op() == "GlobalAveragePool" {
@@ -695,6 +711,7 @@ impl<'m> Converter<'m> {
         let Val::Dq(xt) = self.val(ctx, ctx.require_input(0, "input")?)? else {
             return Err(ctx.unsupported("Softmax is supported in QDQ form only"));
         };
+        self.per_tensor_input(ctx, xt)?;
         let q = self.find_output_q(out)?.ok_or_else(|| self.not_fusable(ctx))?;
         let rank = self.tensor(xt).shape.len();
         let axis = self.softmax_axis(ctx, rank, self.opset)?;
