@@ -11,6 +11,27 @@
 //! The graph is marked [`Numerics::Onnxruntime`](crate::ir::Numerics): requantisation in
 //! float32 rounded half to even, bias = the int32 initializer as given. Graph inputs and outputs
 //! keep the ONNX layout (NCHW); Transpose nodes make the inside NHWC.
+//!
+//! Supported:
+//! * QDQ (`quantize_static`, QuantFormat.QDQ), fused as onnxruntime's CPU provider fuses it:
+//!   Conv (incl. grouped / depthwise, dilations, auto_pad), Gemm, MatMul, Add, Mul, AveragePool,
+//!   GlobalAveragePool, Softmax, Concat between DequantizeLinear and QuantizeLinear, with a Relu /
+//!   Clip in between when onnxruntime folds it; MaxPool, Reshape, Flatten, Squeeze, Unsqueeze,
+//!   Transpose, Pad (constant 0) on DQ values; DQ -> Q pairs (collapsed, or a requantising
+//!   Quantize); float QDQ biases (quantized like onnxruntime's WeightBiasQuantization).
+//! * QOperator: QLinearConv, ConvInteger, QLinearMatMul, MatMulInteger, and com.microsoft QGemm,
+//!   QLinearAdd, QLinearMul, QLinearAveragePool, QLinearGlobalAveragePool (channels_last 0/1),
+//!   QLinearConcat, QLinearSoftmax; MaxPool / Pad / data movement on quantized tensors.
+//! * QuantizeLinear / DequantizeLinear, per tensor or per axis, int8 / uint8 / int16 / int4 /
+//!   uint4; float Conv (the ONNX Conv node tests); Constant, Identity, Dropout.
+//!
+//! Anything onnxruntime would run in float inside a quantized graph is refused with an error
+//! naming the node, because its float kernels are not what integer hardware computes.
+//!
+//! Note on goldens: onnxruntime's uint8 x int8 GEMM on x86 CPUs without AVX-VNNI saturates pairs
+//! of products to int16 (`vpmaddubsw`), so for models with full 8-bit weights its output depends
+//! on the CPU. The IR computes the exact integer result, which is what onnxruntime gives with
+//! `session.x64quantprecision = 1`, on VNNI / ARM CPUs, or for `reduce_range` (7-bit) weights.
 
 mod attrs;
 mod convert;
