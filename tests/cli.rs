@@ -1,0 +1,123 @@
+//! The `systole` binary on every fixture model: `inspect` prints a table with totals,
+//! `reference` writes outputs equal to the goldens, `--dump-dir` writes the tensors, and bad
+//! input ends in a clear error, never a panic.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn systole(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_systole")).args(args).output().expect("run systole")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("systole-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+/// Every fixture model folder: own fixtures plus, when present, the shared tflite/onnx models.
+fn fixture_models() -> Vec<PathBuf> {
+    let mut roots = vec![common::own_fixtures()];
+    if let Some(shared) = common::shared_fixtures("cli on shared models") {
+        roots.push(shared);
+    }
+    let mut models = Vec::new();
+    for root in roots {
+        for (format, file) in [("tflite", "model.tflite"), ("onnx", "model.onnx")] {
+            let Ok(entries) = std::fs::read_dir(root.join(format)) else { continue };
+            for e in entries.flatten() {
+                let m = e.path().join(file);
+                if m.is_file() {
+                    models.push(m);
+                }
+            }
+        }
+    }
+    models.sort();
+    models
+}
+
+fn path_str(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+#[test]
+fn inspect_and_reference_work_on_every_fixture_model() {
+    let models = fixture_models();
+    assert!(models.len() >= 5, "found only {} fixture models", models.len());
+    let out_dir = scratch("models");
+    for (i, model) in models.iter().enumerate() {
+        let inspect = systole(&["inspect", path_str(model)]);
+        assert!(inspect.status.success(), "inspect {}: {}", model.display(), text(&inspect.stderr));
+        let table = text(&inspect.stdout);
+        assert!(table.contains("total:") && table.contains("MACs"), "inspect {}: {table}", model.display());
+
+        let dir = model.parent().expect("model dir");
+        let output = out_dir.join(format!("out_{i}.npy"));
+        let dump = out_dir.join(format!("dump_{i}"));
+        let run = systole(&[
+            "reference",
+            path_str(model),
+            "--input",
+            path_str(&dir.join("input_000.npy")),
+            "--output",
+            path_str(&output),
+            "--dump-dir",
+            path_str(&dump),
+        ]);
+        assert!(run.status.success(), "reference {}: {}", model.display(), text(&run.stderr));
+        let cmp = systole(&["compare", path_str(&output), path_str(&common::golden_output(dir, 0))]);
+        assert!(cmp.status.success(), "compare {}: {}{}", model.display(), text(&cmp.stdout), text(&cmp.stderr));
+        assert!(dump.join("index.json").is_file(), "no index.json for {}", model.display());
+    }
+    std::fs::remove_dir_all(&out_dir).ok();
+}
+
+#[test]
+fn inspect_json_has_totals() {
+    let model = common::own_fixtures().join("tflite/resnet_tiny/model.tflite");
+    let out = systole(&["inspect", path_str(&model), "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(v["total_macs"].as_u64().unwrap_or(0) > 0);
+    assert!(v["layers"].as_array().is_some_and(|l| !l.is_empty()));
+}
+
+#[test]
+fn bad_inputs_fail_cleanly() {
+    let dir = scratch("bad");
+    let junk = dir.join("junk.tflite");
+    std::fs::write(&junk, b"this is not a model at all").expect("write");
+    let truncated = dir.join("truncated.tflite");
+    let real = std::fs::read(common::own_fixtures().join("tflite/resnet_tiny/model.tflite")).expect("read model");
+    std::fs::write(&truncated, &real[..real.len() / 3]).expect("write");
+    let model = common::own_fixtures().join("tflite/resnet_tiny/model.tflite");
+    let wrong_input = dir.join("wrong.npy");
+    std::fs::write(&wrong_input, b"\x93NUMPY garbage").expect("write");
+    let out = dir.join("out.npy");
+
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["inspect", path_str(&junk)], "junk.tflite"),
+        (vec!["inspect", path_str(&truncated)], "truncated.tflite"),
+        (vec!["inspect", "/nonexistent/model.onnx"], "/nonexistent/model.onnx"),
+        (
+            vec!["reference", path_str(&model), "--input", path_str(&wrong_input), "--output", path_str(&out)],
+            "wrong.npy",
+        ),
+    ];
+    for (args, must_name) in cases {
+        let o = systole(&args);
+        let err = text(&o.stderr);
+        assert!(!o.status.success(), "{args:?} should fail");
+        assert!(err.contains("error:") && err.contains(must_name), "{args:?}: unclear error: {err}");
+        assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
+    }
+    assert!(!out.exists(), "a failed run must not leave an output file");
+    std::fs::remove_dir_all(&dir).ok();
+}
