@@ -1,5 +1,12 @@
 //! systole-hdl: the rust-hdl generator of the INT8 weight-stationary systolic convolution engine.
 //!
-//! Sized from a model's layer shapes (`systole_model::summary`) under a resource budget; emits
-//! lint-clean Verilog, the C register header and the register map. The generator is tracked in
-//! issue 3; this crate is the home of that work and currently exports nothing.
+//! Foundation (issue 3): the emission wrapper around rust-hdl 0.46 ([`emit`]), the checks with
+//! real tools ([`check`]), a Verilator harness for comparing RTL with Rust golden models
+//! ([`verilator`]), and the first blocks ([`blocks`]): the processing element and the
+//! per-channel requantiser, each with a pure Rust golden model beside it.
+
+pub mod blocks;
+pub mod check;
+pub mod emit;
+pub mod rng;
+pub mod verilator;

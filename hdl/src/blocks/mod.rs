@@ -1,0 +1,5 @@
+//! Hardware blocks, each a rust-hdl module with its pure Rust golden model beside it.
+
+pub mod delay;
+pub mod pe;
+pub mod requant;
