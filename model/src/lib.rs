@@ -6,8 +6,8 @@
 
 pub mod arith;
 pub mod error;
-pub mod import;
 pub mod exec;
+pub mod import;
 pub mod ir;
 pub mod kernels;
 pub mod load;

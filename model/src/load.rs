@@ -26,7 +26,10 @@ pub fn detect_format(path: &Path, bytes: &[u8]) -> Result<ModelFormat> {
     let reason = if bytes.is_empty() {
         "the file is empty".to_string()
     } else if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("tflite")) {
-        format!("named .tflite but the flatbuffer identifier at offset 4 is {:?}, not \"TFL3\"", String::from_utf8_lossy(&bytes[4.min(bytes.len())..8.min(bytes.len())]))
+        format!(
+            "named .tflite but the flatbuffer identifier at offset 4 is {:?}, not \"TFL3\"",
+            String::from_utf8_lossy(&bytes[4.min(bytes.len())..8.min(bytes.len())])
+        )
     } else {
         "neither a TFLite flatbuffer (identifier TFL3) nor an ONNX protobuf".to_string()
     };

@@ -33,15 +33,13 @@ impl Requant {
             Numerics::Tflite => {
                 let (multiplier, shift) = weight_scales
                     .iter()
-                    .map(|&sw| {
-                        arith::quantize_multiplier(input_scale as f64 * sw as f64 / output_scale as f64)
-                    })
+                    .map(|&sw| arith::quantize_multiplier(input_scale as f64 * sw as f64 / output_scale as f64))
                     .unzip();
                 Requant::Fixed { multiplier, shift }
             }
-            Numerics::Onnxruntime => Requant::Float {
-                scale: weight_scales.iter().map(|&sw| input_scale * sw / output_scale).collect(),
-            },
+            Numerics::Onnxruntime => {
+                Requant::Float { scale: weight_scales.iter().map(|&sw| input_scale * sw / output_scale).collect() }
+            }
         }
     }
 }

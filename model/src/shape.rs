@@ -10,7 +10,14 @@ use crate::error::{ModelError, Result};
 use crate::ir::{Graph, Op, Padding2d, TensorId};
 
 /// Output size of a windowed op along one axis (floor mode); `None` when the window does not fit.
-pub fn window_output(input: usize, pad_before: usize, pad_after: usize, kernel: usize, stride: usize, dilation: usize) -> Option<usize> {
+pub fn window_output(
+    input: usize,
+    pad_before: usize,
+    pad_after: usize,
+    kernel: usize,
+    stride: usize,
+    dilation: usize,
+) -> Option<usize> {
     if kernel == 0 || stride == 0 || dilation == 0 {
         return None;
     }
@@ -131,7 +138,8 @@ pub fn infer(op: &Op, inputs: &[&[usize]]) -> std::result::Result<Vec<usize>, St
         }
         Op::Add { .. } | Op::Mul { .. } => {
             need(2)?;
-            broadcast(inputs[0], inputs[1]).ok_or_else(|| format!("{:?} and {:?} do not broadcast", inputs[0], inputs[1]))
+            broadcast(inputs[0], inputs[1])
+                .ok_or_else(|| format!("{:?} and {:?} do not broadcast", inputs[0], inputs[1]))
         }
         Op::AveragePool2d(p) | Op::MaxPool2d(p) => {
             need(1)?;
@@ -172,7 +180,8 @@ pub fn infer(op: &Op, inputs: &[&[usize]]) -> std::result::Result<Vec<usize>, St
             }
             let mut out = first.to_vec();
             for s in &inputs[1..] {
-                let same_rest = s.len() == first.len() && s.iter().zip(first).enumerate().all(|(i, (a, b))| i == *axis || a == b);
+                let same_rest =
+                    s.len() == first.len() && s.iter().zip(first).enumerate().all(|(i, (a, b))| i == *axis || a == b);
                 if !same_rest {
                     return Err(format!("{s:?} cannot be concatenated with {first:?} on axis {axis}"));
                 }
@@ -220,7 +229,10 @@ pub fn validate(graph: &Graph) -> Result<()> {
                 ));
             }
             if !data.storage_matches(t.dtype) {
-                return Err(ModelError::invalid_tensor(&t.name, format!("data storage does not match dtype {}", t.dtype)));
+                return Err(ModelError::invalid_tensor(
+                    &t.name,
+                    format!("data storage does not match dtype {}", t.dtype),
+                ));
             }
         }
         if let Some(q) = &t.quant {
@@ -267,7 +279,11 @@ pub fn validate(graph: &Graph) -> Result<()> {
             shapes.push(graph.tensors[id].shape.as_slice());
         }
         if node.outputs.len() != 1 {
-            return Err(ModelError::invalid_node(&node.name, op_name, format!("has {} outputs, expected 1", node.outputs.len())));
+            return Err(ModelError::invalid_node(
+                &node.name,
+                op_name,
+                format!("has {} outputs, expected 1", node.outputs.len()),
+            ));
         }
         let out = node.outputs[0];
         check_id(out, &format!("node '{}' output", node.name))?;
@@ -284,7 +300,10 @@ pub fn validate(graph: &Graph) -> Result<()> {
             return Err(ModelError::invalid_node(
                 &node.name,
                 op_name,
-                format!("output '{}' is declared {declared:?} but the op computes {inferred:?}", graph.tensors[out].name),
+                format!(
+                    "output '{}' is declared {declared:?} but the op computes {inferred:?}",
+                    graph.tensors[out].name
+                ),
             ));
         }
         produced[out] = true;
@@ -332,7 +351,13 @@ mod tests {
 
     #[test]
     fn depthwise_groups_check() {
-        let attrs = Conv2dAttrs { stride: [1, 1], dilation: [1, 1], padding: Padding2d::default(), groups: 3, activation: Activation::None };
+        let attrs = Conv2dAttrs {
+            stride: [1, 1],
+            dilation: [1, 1],
+            padding: Padding2d::default(),
+            groups: 3,
+            activation: Activation::None,
+        };
         assert_eq!(infer(&Op::Conv2d(attrs.clone()), &[&[1, 5, 6, 3], &[9, 3, 3, 1]]).unwrap(), vec![1, 3, 4, 9]);
         assert!(infer(&Op::Conv2d(attrs), &[&[1, 5, 6, 4], &[9, 3, 3, 1]]).is_err());
     }

@@ -183,12 +183,15 @@ pub fn render_table(summary: &ModelSummary) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ir::{Activation, Conv2dAttrs, DType, Numerics, Padding2d, Quantization, SourceFormat, Tensor, TensorData};
+    use crate::ir::{
+        Activation, Conv2dAttrs, DType, Numerics, Padding2d, Quantization, SourceFormat, Tensor, TensorData,
+    };
 
     #[test]
     fn conv_macs_and_weight_bytes() {
         let mut g = Graph::new("t", SourceFormat::Synthetic, Numerics::Tflite);
-        let x = g.add_tensor(Tensor::activation("x", vec![1, 8, 8, 4], DType::I8, Some(Quantization::per_tensor(0.1, 0))));
+        let x =
+            g.add_tensor(Tensor::activation("x", vec![1, 8, 8, 4], DType::I8, Some(Quantization::per_tensor(0.1, 0))));
         let w = g.add_tensor(Tensor::constant(
             "w",
             vec![6, 3, 3, 2],
@@ -197,7 +200,8 @@ mod tests {
             TensorData::I8(vec![1; 108]),
         ));
         let b = g.add_tensor(Tensor::constant("b", vec![6], DType::I32, None, TensorData::I32(vec![0; 6])));
-        let y = g.add_tensor(Tensor::activation("y", vec![1, 8, 8, 6], DType::I8, Some(Quantization::per_tensor(0.2, 0))));
+        let y =
+            g.add_tensor(Tensor::activation("y", vec![1, 8, 8, 6], DType::I8, Some(Quantization::per_tensor(0.2, 0))));
         let attrs = Conv2dAttrs {
             stride: [1, 1],
             dilation: [1, 1],

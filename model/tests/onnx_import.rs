@@ -222,40 +222,9 @@ fn digits_qdq_matches_onnxruntime_exactly() {
     assert_eq!(exact, n);
 }
 
-/// Own fixtures whose goldens onnxruntime computed with its x86 AVX2 (non-VNNI) u8s8 GEMM kernel,
-/// which forms `a[k]*b[k] + a[k+1]*b[k+1]` with `vpmaddubsw` and saturates that pair sum to
-/// int16 before accumulating in int32, so with full 8-bit weights the golden depends on the CPU
-/// that made it, not on the model. onnxruntime with `session.x64quantprecision = 1` (no
-/// saturation) agrees with the executor on every input of these models. (Checked per layer on the
-/// 8-bit-weight version of mobilenet_tiny_qdq: all 35 differing outputs of its first conv were
-/// reproduced exactly by pair saturation in im2col (ky, kx, c) order, every other layer exact;
-/// that fixture has since been requantised with reduce_range and is exact.) Listed here so the
-/// test stays strict for everything else; a listed model that becomes exact is reported.
-const ORT_AVX2_U8S8_SATURATION: &[&str] = &["resnet_tiny_qdq"];
-
-#[test]
-fn own_fixtures_match_onnxruntime_exactly() {
-    let Some(root) = own_fixtures() else { return };
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root).unwrap().filter_map(|e| e.ok().map(|e| e.path())).collect();
-    dirs.sort();
-    let mut failed = Vec::new();
-    for dir in dirs.iter().filter(|d| d.join("model.onnx").exists()) {
-        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
-        let g = import_onnx(&std::fs::read(dir.join("model.onnx")).unwrap(), &name)
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
-        let (n, exact, bad) = run_npy_fixture(dir, &g);
-        eprintln!("{name}: {exact}/{n} inputs exact ({bad} mismatching elements)");
-        let known = ORT_AVX2_U8S8_SATURATION.contains(&name.as_str());
-        if exact != n && !known {
-            failed.push(name);
-        } else if exact == n && known {
-            eprintln!("NOTE: {name} is now exact; remove it from ORT_AVX2_U8S8_SATURATION");
-        } else if known {
-            eprintln!("KNOWN: {name} goldens carry onnxruntime's AVX2 u8s8 int16 pair saturation");
-        }
-    }
-    assert!(failed.is_empty(), "not bit-exact with onnxruntime: {failed:?}");
-}
+// The own fixtures' outputs are checked end to end (against the goldens fixtures/README.md
+// names as exact, incl. `output_qdqint8_NNN.npy`) by tests/own_fixtures.rs at the workspace root;
+// here they only have to import.
 
 #[test]
 fn own_fixtures_import() {

@@ -9,10 +9,20 @@ use systole_model::{load::load_model, npy};
 pub fn run(model: &Path, inputs: &[PathBuf], outputs: &[PathBuf], dump_dir: Option<&Path>) -> Result<()> {
     let graph = load_model(model).with_context(|| format!("loading {}", model.display()))?;
     if inputs.len() != graph.inputs.len() {
-        bail!("{} has {} input(s) but {} --input file(s) were given", model.display(), graph.inputs.len(), inputs.len());
+        bail!(
+            "{} has {} input(s) but {} --input file(s) were given",
+            model.display(),
+            graph.inputs.len(),
+            inputs.len()
+        );
     }
     if outputs.len() != graph.outputs.len() {
-        bail!("{} has {} output(s) but {} --output file(s) were given", model.display(), graph.outputs.len(), outputs.len());
+        bail!(
+            "{} has {} output(s) but {} --output file(s) were given",
+            model.display(),
+            graph.outputs.len(),
+            outputs.len()
+        );
     }
     let values = inputs
         .iter()
@@ -52,6 +62,7 @@ fn write_dump(graph: &systole_model::ir::Graph, dir: &Path, dumped: &[(TensorId,
         }));
     }
     let text = serde_json::to_string_pretty(&index)?;
-    std::fs::write(dir.join("index.json"), text).with_context(|| format!("writing {}", dir.join("index.json").display()))?;
+    std::fs::write(dir.join("index.json"), text)
+        .with_context(|| format!("writing {}", dir.join("index.json").display()))?;
     Ok(())
 }

@@ -43,9 +43,8 @@ pub fn count_mismatches(what: &str, actual: &Value, expected: &Value) -> usize {
 
 /// Sorted `input_NNN.npy` files of a fixture model folder.
 pub fn numbered(dir: &Path, prefix: &str) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(dir).map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default();
     files.retain(|p| {
         p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(prefix) && n.ends_with(".npy"))
     });
@@ -125,4 +124,3 @@ fn check_intermediates(dir: &Path, graph: &Graph, seen: &HashMap<TensorId, Value
     }
     compared
 }
-

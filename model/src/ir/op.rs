@@ -81,31 +81,49 @@ pub enum Op {
     /// an int32 output without quantisation is the raw accumulator (ONNX ConvInteger).
     Conv2d(Conv2dAttrs),
     /// inputs: [x [.., K], w [O, K], bias [O]?]; output [.., O] (leading dims kept).
-    FullyConnected { activation: Activation },
+    FullyConnected {
+        activation: Activation,
+    },
     /// inputs: [a [.., M, K], b [.., K, N]] with numpy broadcasting of the leading dims.
     MatMul,
     /// inputs: [a, b] with numpy broadcasting; each input rescaled to the output scale.
-    Add { activation: Activation },
+    Add {
+        activation: Activation,
+    },
     /// inputs: [a, b] with numpy broadcasting.
-    Mul { activation: Activation },
+    Mul {
+        activation: Activation,
+    },
     AveragePool2d(Pool2dAttrs),
     MaxPool2d(Pool2dAttrs),
     /// Mean over H and W of an NHWC tensor; output [N, 1, 1, C] or [N, C] per the output tensor.
     GlobalAveragePool,
     /// Output shape is the output tensor's shape; element order unchanged.
     Reshape,
-    Transpose { perm: Vec<usize> },
+    Transpose {
+        perm: Vec<usize>,
+    },
     /// `pads[d] = (before, after)` per dimension. `value` None: the input zero point.
-    Pad { pads: Vec<(usize, usize)>, value: Option<i32> },
-    Concat { axis: usize, activation: Activation },
+    Pad {
+        pads: Vec<(usize, usize)>,
+        value: Option<i32>,
+    },
+    Concat {
+        axis: usize,
+        activation: Activation,
+    },
     /// Softmax over the last axis.
-    Softmax { beta: f32 },
+    Softmax {
+        beta: f32,
+    },
     /// float -> quantized, or quantized -> quantized (requantise).
     Quantize,
     /// quantized -> float.
     Dequantize,
     /// Standalone activation (TFLite RELU/RELU6 ops, ONNX Relu/Clip between QDQ pairs).
-    Clamp { activation: Activation },
+    Clamp {
+        activation: Activation,
+    },
 }
 
 impl Op {
