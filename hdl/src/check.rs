@@ -68,7 +68,7 @@ pub fn lint(file: &Path, top: &str) -> Result<(), CheckError> {
 pub enum SynthTarget {
     /// `synth`: technology-independent gates; fast, for latch and connectivity checks.
     Generic,
-    /// `synth_xilinx` (7-series, out of context: no I/O buffers): LUT/FF/DSP/CARRY numbers.
+    /// `synth_xilinx` (7-series, out of context: no I/O or clock buffers): LUT/FF/DSP/CARRY numbers.
     Xilinx,
 }
 
@@ -95,6 +95,10 @@ impl SynthReport {
     pub fn dsps(&self) -> u64 {
         self.sum(|k| k.starts_with("DSP"))
     }
+    /// LUT-based shift registers (SRL16E/SRLC32E): delay lines packed into LUTs.
+    pub fn srls(&self) -> u64 {
+        self.sum(|k| k.starts_with("SRL"))
+    }
     pub fn carries(&self) -> u64 {
         self.sum(|k| k.starts_with("CARRY"))
     }
@@ -116,7 +120,7 @@ impl SynthReport {
 pub fn synth(file: &Path, top: &str, target: SynthTarget) -> Result<SynthReport, CheckError> {
     let script = match target {
         SynthTarget::Generic => format!("synth -flatten -top {top}"),
-        SynthTarget::Xilinx => format!("synth_xilinx -flatten -noiopad -top {top}"),
+        SynthTarget::Xilinx => format!("synth_xilinx -flatten -noiopad -noclkbuf -top {top}"),
     };
     let script = format!("read_verilog {}; {script}; check -assert; stat", file.to_string_lossy());
     let (ok, log) = run("yosys", &["-p", &script], None)?;

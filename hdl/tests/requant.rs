@@ -17,7 +17,7 @@ fn requant_rtl_matches_output_stage() {
     common::lint_and_synth(&design, &path);
     let sim = common::simulator(&design);
 
-    let cases = cases(0x00C0_FFEE, 30_000);
+    let cases = cases(0x00C0_FFEE, 100_000);
     let mut vectors = Vec::with_capacity(cases.len() + LATENCY);
     let mut params = Vec::with_capacity(cases.len());
     for (index, (stage, acc)) in cases.iter().enumerate() {

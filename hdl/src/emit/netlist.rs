@@ -44,7 +44,8 @@ pub struct Port {
     pub direction: Direction,
 }
 
-/// Splits emitted text into modules. Blank lines and `//` comments between modules are dropped.
+/// Splits emitted text into modules. Blank lines and one-line comments between modules are
+/// dropped (so our own output can be read back too).
 pub fn split(text: &str) -> Result<Vec<Module>, EmitError> {
     let mut modules = Vec::new();
     let mut current: Option<Module> = None;
@@ -52,7 +53,8 @@ pub fn split(text: &str) -> Result<Vec<Module>, EmitError> {
         let trimmed = line.trim();
         match current.as_mut() {
             None => {
-                if trimmed.is_empty() || trimmed.starts_with("//") {
+                let block_comment = trimmed.starts_with("/*") && trimmed.ends_with("*/");
+                if trimmed.is_empty() || trimmed.starts_with("//") || block_comment {
                     continue;
                 }
                 let header = trimmed.strip_prefix("module ").ok_or_else(|| EmitError::Parse {
