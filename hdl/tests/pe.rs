@@ -16,6 +16,8 @@ fn pe_rtl_matches_golden_model() {
     let (design, path) = common::emit_to_dir(&mut Pe::default(), "systole_pe", &[]);
     common::lint_and_synth(&design, &path);
     let sim = common::simulator(&design);
+    // A second build of the same Verilog comes from the cache under target/.
+    assert!(common::simulator(&design).cached, "Verilator build cache missed");
 
     let mut rng = Rng(0x5157_011e);
     let mut stimuli = Vec::new();

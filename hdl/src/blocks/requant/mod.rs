@@ -26,4 +26,20 @@ mod tests {
         }
         assert!(checked >= 200_000);
     }
+
+    /// The stimuli exercise the arithmetic, not just the clamp: most results of each mode lie
+    /// strictly inside the activation range.
+    #[test]
+    fn stimuli_reach_unclamped_results() {
+        let (mut inside, mut total) = ([0usize; 2], [0usize; 2]);
+        for (stage, acc) in cases(7, 20_000) {
+            let mode = usize::from(matches!(stage.requant, systole_model::quant::Requant::Float { .. }));
+            let y = golden(&stage, acc);
+            total[mode] += 1;
+            inside[mode] += usize::from(y > stage.act_min && y < stage.act_max);
+        }
+        for mode in 0..2 {
+            assert!(inside[mode] * 3 > total[mode], "mode {mode}: only {} of {} unclamped", inside[mode], total[mode]);
+        }
+    }
 }
