@@ -3,9 +3,9 @@
 
 mod common;
 
-use common::Rng;
 use systole_hdl::blocks::pe::{Pe, PeInputs, PeModel};
 use systole_hdl::check;
+use systole_hdl::rng::Rng;
 use systole_hdl::verilator::sign_extend;
 
 #[test]

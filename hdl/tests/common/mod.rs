@@ -31,25 +31,3 @@ pub fn lint_and_synth(design: &Design, path: &std::path::Path) -> SynthReport {
 pub fn simulator(design: &Design) -> Simulator {
     Simulator::build(design, &scratch()).unwrap_or_else(|e| panic!("{e}"))
 }
-
-/// Small deterministic PRNG (SplitMix64): reproducible stimuli without extra dependencies.
-pub struct Rng(pub u64);
-
-impl Rng {
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n
-    }
-    pub fn range_i64(&mut self, lo: i64, hi: i64) -> i64 {
-        lo + (self.next_u64() % ((hi - lo + 1) as u64)) as i64
-    }
-    pub fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-}
