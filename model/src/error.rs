@@ -7,7 +7,7 @@ pub enum ModelError {
     #[error("cannot read {path}: {source}")]
     Io { path: String, source: std::io::Error },
 
-    #[error("{path}: not a recognised model file ({reason})")]
+    #[error("not a recognised model file ({reason})")]
     UnknownFormat { path: String, reason: String },
 
     /// Structurally broken file: bad magic, truncated, offsets out of range, protobuf decode error.
