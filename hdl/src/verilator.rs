@@ -63,6 +63,15 @@ fn fnv1a(parts: &[&str]) -> u64 {
     hash
 }
 
+/// The C++ member Verilator generates for port `name`: it escapes characters C++ identifiers
+/// cannot hold as `__0` + two hex digits (`a_in$0` -> `a_in__0240`), and rust-hdl names the
+/// ports of a `Vec` of signals `name$index`.
+fn cpp_member(name: &str) -> String {
+    name.chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c.to_string() } else { format!("__0{:02x}", c as u32) })
+        .collect()
+}
+
 fn cpp_type(width: usize) -> &'static str {
     match width {
         1..=8 => "CData",
@@ -93,11 +102,12 @@ fn harness_source(design: &Design, inputs: &[Port], outputs: &[Port]) -> String 
         let _ = writeln!(s, "        if (std::fscanf(in, \"%\" SCNx64, &v[0]) != 1) goto done;");
     }
     for (i, port) in inputs.iter().enumerate() {
-        let _ = writeln!(s, "        dut.{} = static_cast<{}>(v[{i}]);", port.name, cpp_type(port.width));
+        let _ = writeln!(s, "        dut.{} = static_cast<{}>(v[{i}]);", cpp_member(&port.name), cpp_type(port.width));
     }
     let _ = writeln!(s, "        dut.{CLOCK} = 0;\n        dut.eval();\n        dut.{CLOCK} = 1;\n        dut.eval();");
     let fmt = vec!["%\" PRIx64 \""; outputs.len()].join(" ");
-    let args: Vec<String> = outputs.iter().map(|p| format!("static_cast<uint64_t>(dut.{})", p.name)).collect();
+    let args: Vec<String> =
+        outputs.iter().map(|p| format!("static_cast<uint64_t>(dut.{})", cpp_member(&p.name))).collect();
     let _ = writeln!(s, "        std::fprintf(out, \"{fmt}\\n\", {});", args.join(", "));
     let _ =
         writeln!(s, "    }}\ndone:\n    dut.final();\n    std::fclose(out);\n    std::fclose(in);\n    return 0;\n}}");
@@ -232,6 +242,12 @@ mod tests {
     fn hash_is_stable_and_separates_parts() {
         assert_eq!(fnv1a(&[]), 0xcbf2_9ce4_8422_2325);
         assert_ne!(fnv1a(&["ab", "c"]), fnv1a(&["a", "bc"]));
+    }
+
+    #[test]
+    fn port_names_are_escaped_like_verilator() {
+        assert_eq!(cpp_member("a_in$12"), "a_in__02412");
+        assert_eq!(cpp_member("psum_out"), "psum_out");
     }
 
     #[test]

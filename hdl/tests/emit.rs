@@ -7,19 +7,21 @@ use systole_hdl::blocks::pe::Pe;
 use systole_hdl::check;
 use systole_hdl::emit::{self, netlist, EmitError};
 
-/// Three PEs chained (activations, weights and partial sums): a small multi-instance design.
+/// Three PEs chained (activations, tags, weights and partial sums): a small multi-instance design.
 #[derive(LogicBlock, Default)]
 struct PeRow {
     clock: Signal<In, Clock>,
     en: Signal<In, Bit>,
-    a_in: Signal<In, Signed<8>>,
-    w_in: Signal<In, Signed<8>>,
-    w_load: Signal<In, Bit>,
-    swap: Signal<In, Bit>,
+    a_in: Signal<In, Signed<9>>,
+    tag_in: Signal<In, Bit>,
+    w_in: Signal<In, Signed<9>>,
+    w_shift: Signal<In, Bit>,
+    w_commit: Signal<In, Bit>,
     psum_in: Signal<In, Signed<32>>,
     psum_out: Signal<Out, Signed<32>>,
-    a_out: Signal<Out, Signed<8>>,
-    w_out: Signal<Out, Signed<8>>,
+    a_out: Signal<Out, Signed<9>>,
+    tag_out: Signal<Out, Bit>,
+    w_out: Signal<Out, Signed<9>>,
     pes: [Pe; 3],
 }
 
@@ -29,19 +31,22 @@ impl Logic for PeRow {
         for i in 0..3 {
             self.pes[i].clock.next = self.clock.val();
             self.pes[i].en.next = self.en.val();
-            self.pes[i].w_load.next = self.w_load.val();
-            self.pes[i].swap.next = self.swap.val();
+            self.pes[i].w_shift.next = self.w_shift.val();
+            self.pes[i].w_commit.next = self.w_commit.val();
         }
         self.pes[0].a_in.next = self.a_in.val();
+        self.pes[0].tag_in.next = self.tag_in.val();
         self.pes[0].psum_in.next = self.psum_in.val();
         self.pes[0].w_in.next = self.w_in.val();
         for i in 1..3 {
             self.pes[i].a_in.next = self.pes[i - 1].a_out.val();
+            self.pes[i].tag_in.next = self.pes[i - 1].tag_out.val();
             self.pes[i].w_in.next = self.pes[i - 1].w_out.val();
             self.pes[i].psum_in.next = self.pes[i - 1].psum_out.val();
         }
         self.psum_out.next = self.pes[2].psum_out.val();
         self.a_out.next = self.pes[2].a_out.val();
+        self.tag_out.next = self.pes[2].tag_out.val();
         self.w_out.next = self.pes[2].w_out.val();
     }
 }
@@ -51,12 +56,13 @@ fn identical_instances_share_one_module() {
     let design = emit::emit(&mut PeRow::default(), "pe_row").expect("emit");
     let modules = netlist::split(&design.verilog).expect("re-parse");
     let names: Vec<&str> = modules.iter().map(|m| m.name.as_str()).collect();
-    // top, one PE, and the PE's two register shapes (8-bit and 32-bit) instead of 3 PEs x 4 DFFs.
-    assert_eq!(names.len(), 4, "{names:?}");
+    // top, one PE, and the PE's three register shapes (9-bit, 1-bit, 32-bit) instead of 3 PEs x
+    // 6 DFFs.
+    assert_eq!(names.len(), 5, "{names:?}");
     assert_eq!(names[0], "pe_row");
     assert!(names.iter().all(|n| *n == "pe_row" || n.starts_with("pe_row__")), "{names:?}");
-    assert_eq!(design.stats.modules_emitted, 16);
-    assert_eq!(design.stats.modules_merged, 12);
+    assert_eq!(design.stats.modules_emitted, 22);
+    assert_eq!(design.stats.modules_merged, 17);
     assert_eq!(design.verilog.matches(&format!("{} pes$", names[1])).count(), 3, "all PEs use the kept module");
     if check::tools_or_skip(&["verilator", "yosys"], "PE row lint/synth") {
         let dir = common::scratch().join("designs").join(format!("pe_row-{}", std::process::id()));

@@ -62,3 +62,57 @@ impl DelayModel {
         self.queue.front().copied().unwrap_or(d)
     }
 }
+
+/// A delay line with a clock enable and a depth chosen at generation time: `q` is `d` from
+/// `depth` enabled rising edges ago; while `en` is low every stage holds.
+///
+/// The array's skew and de-skew lines use it: their depths differ per row and column
+/// (`r + 1`, `C - 1 - c`), which a const generic cannot express for one `Vec` of lines, and the
+/// whole array must freeze on a stall. A shared enable keeps the chain mappable to SRL16E/SRLC32E
+/// (their CE input) on Xilinx parts.
+#[derive(LogicBlock)]
+pub struct EnDelay<T: Synth> {
+    pub clock: Signal<In, Clock>,
+    pub en: Signal<In, Bit>,
+    pub d: Signal<In, T>,
+    pub q: Signal<Out, T>,
+    stages: Vec<DFF<T>>,
+}
+
+impl<T: Synth> EnDelay<T> {
+    /// A line of `depth` >= 1 registers (a zero-depth line is a wire: connect it directly).
+    pub fn new(depth: usize) -> Self {
+        assert!(depth >= 1, "a delay line needs at least one stage");
+        Self {
+            clock: Default::default(),
+            d: Default::default(),
+            en: Default::default(),
+            q: Default::default(),
+            stages: (0..depth).map(|_| Default::default()).collect(),
+        }
+    }
+
+    pub fn depth(&self) -> usize {
+        self.stages.len()
+    }
+}
+
+impl<T: Synth> Logic for EnDelay<T> {
+    #[hdl_gen]
+    fn update(&mut self) {
+        for i in 0..(self.stages.len()) {
+            self.stages[i].clock.next = self.clock.val();
+            self.stages[i].d.next = self.stages[i].q.val();
+        }
+        if self.en.val() {
+            self.stages[0].d.next = self.d.val();
+            for i in 1..(self.stages.len()) {
+                self.stages[i].d.next = self.stages[i - 1].q.val();
+            }
+        }
+        // One-iteration loop: rust-hdl evaluates index expressions only with loop variables bound.
+        for i in (self.stages.len() - 1)..(self.stages.len()) {
+            self.q.next = self.stages[i].q.val();
+        }
+    }
+}

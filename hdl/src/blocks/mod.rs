@@ -1,5 +1,6 @@
 //! Hardware blocks, each a rust-hdl module with its pure Rust golden model beside it.
 
+pub mod array;
 pub mod delay;
 pub mod pe;
 pub mod requant;

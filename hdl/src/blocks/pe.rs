@@ -1,110 +1,188 @@
-//! Processing element of the weight-stationary array: INT8 activation x INT8 weight, INT32
-//! accumulate, with a double-buffered weight.
+//! Processing element of the weight-stationary array: 9-bit x 9-bit signed multiply, `ACC`-bit
+//! accumulate, with a triple-buffered weight (load pipe, shadow, active).
+//!
+//! The array subtracts zero points at its edges (docs/ENGINE.md), so both operands arrive as
+//! `x - zx` and `w - zw` in [-255, 255]: 9-bit signed, and the PE needs no correction terms.
 //!
 //! * Activations enter from the left (`a_in`) and leave to the right one cycle later (`a_out`).
 //! * Partial sums enter from above (`psum_in`) and leave downwards registered:
-//!   `psum_out <= psum_in + a_in * w_active`.
-//! * Weights: `w_load` writes `w_in` into the shadow register while the active one computes;
-//!   `swap` copies shadow -> active at the next edge (a load in the same cycle lands in the shadow
-//!   after the copy, so the next fold can stream in while this one drains). `w_out` exposes the
-//!   shadow register so a column can shift weights down a chain of PEs.
-//! * `en` low stalls the compute pipeline (activation and partial-sum registers hold); weight
-//!   loading and swapping are independent of it, as the loader runs on its own schedule.
+//!   `psum_out <= psum_in + a_in * w_active` (wrapping in `ACC` bits).
+//! * `tag_in` says "the activation on `a_in` in the *next* enabled cycle is the first of a new
+//!   tile": at this edge the active weight becomes the shadow weight, so that activation and
+//!   every later one of its tile meet the new weight. It travels to the right (`tag_out`) with
+//!   the activations, one slot ahead of them, so the swap sweeps the array as a wavefront
+//!   exactly behind the last activation of the previous tile: tiles stream back to back.
+//! * Weights: `w_shift` moves `w_in` into the load pipe register (`w_out` feeds the PE below, so
+//!   a column is a shift register); `w_commit` copies the pipe into the shadow. The pipe is a
+//!   third register so the next tile's weights can stream in while the shadow still waits for
+//!   the swap wavefront; each copy reads the source's value from before the edge, so shift,
+//!   commit and swap may coincide.
+//! * `en` low freezes every register (the array's stall).
 //!
-//! The multiply is written as a signed 16x16 (rust-hdl's only multiply) of sign-extended 8-bit
-//! operands; Yosys narrows it and packs multiply + 32-bit add + output register into one DSP48E1.
+//! The multiply is written as a signed 16x16 (rust-hdl's only multiply) of sign-extended 9-bit
+//! operands; Yosys narrows it and packs multiply + add + output register into one DSP48E1.
 
 use rust_hdl::prelude::*;
 
-#[derive(LogicBlock, Default)]
-pub struct Pe {
+/// Accumulator widths the PE supports: at least the 32-bit product, at most a DSP48E1's 48-bit
+/// P register (wider would cost a second DSP per PE).
+pub const ACC_BITS: std::ops::RangeInclusive<usize> = 32..=48;
+
+#[derive(LogicBlock)]
+pub struct Pe<const ACC: usize = 32> {
     pub clock: Signal<In, Clock>,
     pub en: Signal<In, Bit>,
-    pub a_in: Signal<In, Signed<8>>,
-    pub psum_in: Signal<In, Signed<32>>,
-    pub w_in: Signal<In, Signed<8>>,
-    pub w_load: Signal<In, Bit>,
-    pub swap: Signal<In, Bit>,
-    pub a_out: Signal<Out, Signed<8>>,
-    pub psum_out: Signal<Out, Signed<32>>,
-    pub w_out: Signal<Out, Signed<8>>,
-    a_reg: DFF<Signed<8>>,
-    psum_reg: DFF<Signed<32>>,
-    w_shadow: DFF<Signed<8>>,
-    w_active: DFF<Signed<8>>,
+    pub a_in: Signal<In, Signed<9>>,
+    pub tag_in: Signal<In, Bit>,
+    pub psum_in: Signal<In, Signed<ACC>>,
+    pub w_in: Signal<In, Signed<9>>,
+    pub w_shift: Signal<In, Bit>,
+    pub w_commit: Signal<In, Bit>,
+    pub a_out: Signal<Out, Signed<9>>,
+    pub tag_out: Signal<Out, Bit>,
+    pub psum_out: Signal<Out, Signed<ACC>>,
+    pub w_out: Signal<Out, Signed<9>>,
+    a_reg: DFF<Signed<9>>,
+    tag_reg: DFF<Bit>,
+    psum_reg: DFF<Signed<ACC>>,
+    w_pipe: DFF<Signed<9>>,
+    w_shadow: DFF<Signed<9>>,
+    w_active: DFF<Signed<9>>,
     a_wide: Signal<Local, Signed<16>>,
     w_wide: Signal<Local, Signed<16>>,
     product: Signal<Local, Signed<32>>,
+    product_acc: Signal<Local, Signed<ACC>>,
 }
 
-impl Logic for Pe {
-    #[hdl_gen]
-    fn update(&mut self) {
-        dff_setup!(self, clock, a_reg, psum_reg, w_shadow, w_active);
-        self.a_wide.next = signed_bit_cast::<16, 8>(self.a_in.val());
-        self.w_wide.next = signed_bit_cast::<16, 8>(self.w_active.q.val());
-        self.product.next = self.a_wide.val() * self.w_wide.val();
-        if self.en.val() {
-            self.a_reg.d.next = self.a_in.val();
-            self.psum_reg.d.next = self.psum_in.val() + self.product.val();
+impl<const ACC: usize> Pe<ACC> {
+    const WIDTH_OK: () = assert!(ACC >= 32 && ACC <= 48, "PE accumulator must be 32..=48 bits");
+}
+
+impl<const ACC: usize> Default for Pe<ACC> {
+    fn default() -> Self {
+        let () = Self::WIDTH_OK;
+        Self {
+            clock: Default::default(),
+            en: Default::default(),
+            a_in: Default::default(),
+            tag_in: Default::default(),
+            psum_in: Default::default(),
+            w_in: Default::default(),
+            w_shift: Default::default(),
+            w_commit: Default::default(),
+            a_out: Default::default(),
+            tag_out: Default::default(),
+            psum_out: Default::default(),
+            w_out: Default::default(),
+            a_reg: Default::default(),
+            tag_reg: Default::default(),
+            psum_reg: Default::default(),
+            w_pipe: Default::default(),
+            w_shadow: Default::default(),
+            w_active: Default::default(),
+            a_wide: Default::default(),
+            w_wide: Default::default(),
+            product: Default::default(),
+            product_acc: Default::default(),
         }
-        if self.w_load.val() {
-            self.w_shadow.d.next = self.w_in.val();
-        }
-        if self.swap.val() {
-            self.w_active.d.next = self.w_shadow.q.val();
-        }
-        self.a_out.next = self.a_reg.q.val();
-        self.psum_out.next = self.psum_reg.q.val();
-        self.w_out.next = self.w_shadow.q.val();
     }
 }
 
-/// Inputs of one PE clock cycle.
+impl<const ACC: usize> Logic for Pe<ACC> {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(self, clock, a_reg, tag_reg, psum_reg, w_pipe, w_shadow, w_active);
+        self.a_wide.next = signed_bit_cast::<16, 9>(self.a_in.val());
+        self.w_wide.next = signed_bit_cast::<16, 9>(self.w_active.q.val());
+        self.product.next = self.a_wide.val() * self.w_wide.val();
+        self.product_acc.next = signed_bit_cast::<ACC, 32>(self.product.val());
+        if self.en.val() {
+            self.a_reg.d.next = self.a_in.val();
+            self.tag_reg.d.next = self.tag_in.val();
+            self.psum_reg.d.next = self.psum_in.val() + self.product_acc.val();
+            if self.w_shift.val() {
+                self.w_pipe.d.next = self.w_in.val();
+            }
+            if self.w_commit.val() {
+                self.w_shadow.d.next = self.w_pipe.q.val();
+            }
+            if self.tag_in.val() {
+                self.w_active.d.next = self.w_shadow.q.val();
+            }
+        }
+        self.a_out.next = self.a_reg.q.val();
+        self.tag_out.next = self.tag_reg.q.val();
+        self.psum_out.next = self.psum_reg.q.val();
+        self.w_out.next = self.w_pipe.q.val();
+    }
+}
+
+/// Inputs of one PE clock cycle (9-bit operands as `i16` in [-256, 255]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PeInputs {
     pub en: bool,
-    pub a_in: i8,
-    pub psum_in: i32,
-    pub w_in: i8,
-    pub w_load: bool,
-    pub swap: bool,
+    pub a_in: i16,
+    pub tag_in: bool,
+    pub psum_in: i64,
+    pub w_in: i16,
+    pub w_shift: bool,
+    pub w_commit: bool,
 }
 
 /// Registered outputs of the PE after a rising edge.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PeOutputs {
-    pub a_out: i8,
-    pub psum_out: i32,
-    pub w_out: i8,
+    pub a_out: i16,
+    pub tag_out: bool,
+    pub psum_out: i64,
+    pub w_out: i16,
 }
 
 /// Golden model of [`Pe`]: the same registers, updated once per [`PeModel::step`].
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct PeModel {
-    a: i8,
-    psum: i32,
-    w_shadow: i8,
-    w_active: i8,
+    acc_bits: u32,
+    a: i16,
+    tag: bool,
+    psum: i64,
+    w_pipe: i16,
+    w_shadow: i16,
+    w_active: i16,
 }
 
 impl PeModel {
+    pub fn new(acc_bits: usize) -> PeModel {
+        assert!(ACC_BITS.contains(&acc_bits), "accumulator width {acc_bits} outside {ACC_BITS:?}");
+        PeModel { acc_bits: acc_bits as u32, a: 0, tag: false, psum: 0, w_pipe: 0, w_shadow: 0, w_active: 0 }
+    }
+
     /// One rising edge with `inputs` applied; returns the outputs after it.
     pub fn step(&mut self, inputs: PeInputs) -> PeOutputs {
         if inputs.en {
-            // INT32 accumulation wraps, as the 32-bit register does.
-            self.psum = inputs.psum_in.wrapping_add(i32::from(inputs.a_in) * i32::from(self.w_active));
+            let sum = inputs.psum_in + i64::from(inputs.a_in) * i64::from(self.w_active);
+            self.psum = wrap(sum, self.acc_bits);
             self.a = inputs.a_in;
+            self.tag = inputs.tag_in;
+            // Every copy reads the value from before the edge.
+            let (pipe, shadow) = (self.w_pipe, self.w_shadow);
+            if inputs.w_shift {
+                self.w_pipe = inputs.w_in;
+            }
+            if inputs.w_commit {
+                self.w_shadow = pipe;
+            }
+            if inputs.tag_in {
+                self.w_active = shadow;
+            }
         }
-        let old_shadow = self.w_shadow;
-        if inputs.w_load {
-            self.w_shadow = inputs.w_in;
-        }
-        if inputs.swap {
-            self.w_active = old_shadow;
-        }
-        PeOutputs { a_out: self.a, psum_out: self.psum, w_out: self.w_shadow }
+        PeOutputs { a_out: self.a, tag_out: self.tag, psum_out: self.psum, w_out: self.w_pipe }
     }
+}
+
+/// `v` wrapped to a `bits`-wide two's complement value (the accumulator register).
+pub fn wrap(v: i64, bits: u32) -> i64 {
+    let shift = 64 - bits;
+    (v << shift) >> shift
 }
 
 #[cfg(test)]
@@ -112,17 +190,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn double_buffer_swaps_the_old_shadow() {
-        let mut pe = PeModel::default();
-        pe.step(PeInputs { w_in: 3, w_load: true, ..Default::default() });
-        // Load 5 and swap together: the active weight becomes 3, the shadow 5.
-        let out = pe.step(PeInputs { w_in: 5, w_load: true, swap: true, ..Default::default() });
+    fn triple_buffer_moves_pipe_shadow_active_on_one_edge() {
+        let mut pe = PeModel::new(32);
+        pe.step(PeInputs { en: true, w_in: 3, w_shift: true, ..Default::default() });
+        // Shift 5 in, commit 3 to the shadow, all on one edge.
+        let out = pe.step(PeInputs { en: true, w_in: 5, w_shift: true, w_commit: true, ..Default::default() });
         assert_eq!(out.w_out, 5);
-        let out = pe.step(PeInputs { en: true, a_in: -128, psum_in: 10, ..Default::default() });
-        assert_eq!(out.psum_out, 10 - 128 * 3);
-        assert_eq!(out.a_out, -128);
-        // Stalled: registers hold.
-        let out = pe.step(PeInputs { en: false, a_in: 1, psum_in: 0, ..Default::default() });
-        assert_eq!((out.psum_out, out.a_out), (10 - 128 * 3, -128));
+        // Tag: 3 becomes active at this edge, commit 5 to the shadow at the same time.
+        pe.step(PeInputs { en: true, tag_in: true, w_commit: true, ..Default::default() });
+        let out = pe.step(PeInputs { en: true, a_in: -255, psum_in: 10, ..Default::default() });
+        assert_eq!(out.psum_out, 10 - 255 * 3);
+        assert_eq!(out.a_out, -255);
+        // Stalled: everything holds, including the weight registers.
+        let out = pe.step(PeInputs { en: false, a_in: 1, tag_in: true, w_in: 7, w_shift: true, ..Default::default() });
+        assert_eq!((out.psum_out, out.a_out, out.w_out), (10 - 255 * 3, -255, 5));
+        let out = pe.step(PeInputs { en: true, a_in: 255, tag_in: true, ..Default::default() });
+        assert_eq!(out.psum_out, 255 * 3, "the tagged edge still multiplies with the old weight");
+        let out = pe.step(PeInputs { en: true, a_in: 255, ..Default::default() });
+        assert_eq!(out.psum_out, 255 * 5);
+    }
+
+    #[test]
+    fn accumulator_wraps_at_its_width() {
+        assert_eq!(wrap(i64::from(i32::MAX) + 1, 32), i64::from(i32::MIN));
+        assert_eq!(wrap(1 << 47, 48), -(1 << 47));
+        assert_eq!(wrap(-5, 40), -5);
     }
 }

@@ -34,9 +34,7 @@ pub fn dedup(modules: &mut Vec<Module>, top: &str) -> usize {
         removed += replace.len();
         modules.retain(|m| !replace.contains_key(&m.name));
         for module in modules.iter_mut() {
-            for (from, to) in &replace {
-                module.rename_instances(from, to);
-            }
+            module.rename_instances_by(|kind| replace.get(kind).map(String::as_str));
         }
     }
 }

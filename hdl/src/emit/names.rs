@@ -43,9 +43,7 @@ pub fn rename(modules: &mut [Module], top: &str) -> Result<(), EmitError> {
         return Err(EmitError::NoTop);
     }
     for module in modules.iter_mut() {
-        for (from, to) in &map {
-            module.rename_instances(from, to);
-        }
+        module.rename_instances_by(|kind| map.get(kind).map(String::as_str));
         if let Some(new) = map.get(&module.name) {
             module.name = new.clone();
         }

@@ -111,12 +111,18 @@ impl Module {
 
     /// Replaces the module kind of every instantiation of `from` by `to`.
     pub fn rename_instances(&mut self, from: &str, to: &str) {
+        self.rename_instances_by(|kind| (kind == from).then_some(to));
+    }
+
+    /// Replaces the module kind of every instantiation by `map(kind)` where that is `Some`: one
+    /// pass over the body however many modules are renamed (an R x C array has thousands).
+    pub fn rename_instances_by<'a>(&mut self, map: impl Fn(&str) -> Option<&'a str>) {
         for line in &mut self.body {
-            if instance_kind(line) == Some(from) {
-                let indent = &line[..line.len() - line.trim_start().len()];
-                let rest = &line.trim_start()[from.len()..];
-                *line = format!("{indent}{to}{rest}");
-            }
+            let Some(kind) = instance_kind(line) else { continue };
+            let Some(to) = map(kind) else { continue };
+            let indent = &line[..line.len() - line.trim_start().len()];
+            let rest = &line.trim_start()[kind.len()..];
+            *line = format!("{indent}{to}{rest}");
         }
     }
 

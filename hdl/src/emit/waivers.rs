@@ -4,11 +4,13 @@
 
 use super::netlist::{parse_decl, Module};
 use super::EmitError;
+use std::borrow::Cow;
 
-/// Waive Verilator `rule` on the declaration of `signal` in a block's own module.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Waive Verilator `rule` on the declaration of `signal` in a block's own module. The name is
+/// owned or static: generated designs name per-instance wires (`pes$3$a_out`) at run time.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Waiver {
-    pub signal: &'static str,
+    pub signal: Cow<'static, str>,
     pub rule: &'static str,
     pub reason: &'static str,
 }
@@ -18,7 +20,7 @@ pub fn apply(module: &mut Module, waivers: &[Waiver]) -> Result<(), EmitError> {
         let index = module
             .body
             .iter()
-            .position(|line| parse_decl(line).is_some_and(|d| d.name == waiver.signal))
+            .position(|line| parse_decl(line).is_some_and(|d| d.name == *waiver.signal))
             .ok_or_else(|| EmitError::StaleWaiver { signal: waiver.signal.to_string() })?;
         let indent = module.body[index][..module.body[index].len() - module.body[index].trim_start().len()].to_string();
         module.body.insert(index + 1, format!("{indent}/* verilator lint_on {} */", waiver.rule));
@@ -35,12 +37,12 @@ mod tests {
     #[test]
     fn wraps_the_declaration_and_rejects_stale_waivers() {
         let mut m = Module { name: "m".into(), ports: String::new(), body: vec!["    reg  [63:0] hsum;".into()] };
-        let w = Waiver { signal: "hsum", rule: "UNUSEDSIGNAL", reason: "low bits are rounded away" };
-        apply(&mut m, &[w]).unwrap();
+        let w = Waiver { signal: "hsum".into(), rule: "UNUSEDSIGNAL", reason: "low bits are rounded away" };
+        apply(&mut m, std::slice::from_ref(&w)).unwrap();
         assert_eq!(m.body.len(), 4);
         assert_eq!(m.body[1], "    /* verilator lint_off UNUSEDSIGNAL */");
         assert_eq!(m.body[3], "    /* verilator lint_on UNUSEDSIGNAL */");
-        let stale = Waiver { signal: "nope", ..w };
+        let stale = Waiver { signal: "nope".into(), ..w };
         assert!(matches!(apply(&mut m, &[stale]), Err(EmitError::StaleWaiver { .. })));
     }
 }

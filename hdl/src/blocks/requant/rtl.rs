@@ -29,7 +29,7 @@ pub const LATENCY: usize = 10;
 
 /// Lint waivers the emitted module needs (pass to `emit::emit_with_waivers`).
 pub const WAIVERS: &[Waiver] = &[Waiver {
-    signal: "hsum",
+    signal: std::borrow::Cow::Borrowed("hsum"),
     rule: "UNUSEDSIGNAL",
     reason: "bits 30:0 of the nudged product are what SaturatingRoundingDoublingHighMul's >> 31 discards",
 }];
