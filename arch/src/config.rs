@@ -81,7 +81,7 @@ pub struct ArchConfig {
     pub post_ops: PostOps,
 }
 
-#[derive(Debug, Error, PartialEq, Eq)]
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum ConfigError {
     #[error("arch.json version {found}, this toolchain reads version {ARCH_VERSION}; regenerate the configuration")]
     Version { found: u32 },

@@ -12,5 +12,8 @@
 //!   `ArchConfig` for a model under a budget.
 
 pub mod config;
+pub mod descriptor;
+pub mod plan;
+pub mod regmap;
 
 pub use config::{ArchConfig, ConfigError, PostOps, RequantModes, ARCH_VERSION};
