@@ -13,6 +13,7 @@
 
 pub mod config;
 pub mod descriptor;
+pub mod gen;
 pub mod plan;
 pub mod regmap;
 
