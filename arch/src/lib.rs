@@ -12,6 +12,7 @@
 //!   `ArchConfig` for a model under a budget.
 
 pub mod config;
+pub mod cycles;
 pub mod descriptor;
 pub mod gen;
 pub mod plan;
