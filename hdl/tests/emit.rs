@@ -114,5 +114,5 @@ fn open_outputs_are_a_typed_error_not_a_panic() {
     let mut uut = Undriven::default();
     let err = emit::emit(&mut uut, "undriven");
     assert!(matches!(err, Err(EmitError::DesignCheck(ref m)) if m.contains("p")), "{err:?}");
-    assert!(matches!(emit::emit(&mut Pe::default(), "top"), Err(EmitError::BadTopName(_))));
+    assert!(matches!(emit::emit(&mut Pe::<32>::default(), "top"), Err(EmitError::BadTopName(_))));
 }

@@ -3,6 +3,7 @@
 
 mod common;
 
+use systole_hdl::blocks::array::SystolicArray;
 use systole_hdl::blocks::pe::Pe;
 use systole_hdl::blocks::requant::{RequantUnit, WAIVERS};
 use systole_hdl::check::{self, SynthReport, SynthTarget};
@@ -22,15 +23,62 @@ fn xilinx(report_name: &str, design: &systole_hdl::emit::Design, path: &std::pat
 }
 
 #[test]
-fn pe_is_one_dsp_and_no_luts() {
+fn pe_is_one_dsp_and_few_luts() {
     if !check::tools_or_skip(&["yosys"], "PE resources") {
         return;
     }
-    let (design, path) = common::emit_to_dir(&mut Pe::default(), "systole_pe", &[]);
-    let report = xilinx("PE", &design, &path);
-    // Multiply, 32-bit add and the partial-sum register all inside one DSP48E1.
-    assert_eq!(report.dsps(), 1);
-    assert!(report.luts() <= 4, "PE fabric logic crept in: {:?}", report.cells);
+    for (name, report) in [
+        ("PE acc32", {
+            let (design, path) = common::emit_to_dir(&mut Pe::<32>::default(), "systole_pe32", &[]);
+            xilinx("PE acc32", &design, &path)
+        }),
+        ("PE acc48", {
+            let (design, path) = common::emit_to_dir(&mut Pe::<48>::default(), "systole_pe48", &[]);
+            xilinx("PE acc48", &design, &path)
+        }),
+    ] {
+        // 9x9 multiply, add and the partial-sum register inside one DSP48E1; the fabric only
+        // holds the clock enables of the weight registers.
+        assert_eq!(report.dsps(), 1, "{name}");
+        assert!(report.luts() <= 4, "{name}: fabric logic crept in: {:?}", report.cells);
+    }
+}
+
+/// Synthesises an R x C array for Xilinx (which also checks it for latches and undriven nets)
+/// and guards the per-PE budget: one DSP, at most 100 LUTs (Gemmini's PE: 737).
+fn array_resources(rows: usize, cols: usize) {
+    let mut array = SystolicArray::<32>::new(rows, cols);
+    let waivers = array.waivers();
+    let (design, path) = common::emit_to_dir(&mut array, &format!("systole_array_{rows}x{cols}"), &waivers);
+    let started = std::time::Instant::now();
+    let report = xilinx(&format!("array {rows}x{cols}"), &design, &path);
+    let pes = (rows * cols) as f64;
+    println!(
+        "array {rows}x{cols} per PE: LUT {:.2} FF {:.2} SRL {:.2} DSP {:.2} (synth_xilinx {:.0?})",
+        report.luts() as f64 / pes,
+        report.ffs() as f64 / pes,
+        report.srls() as f64 / pes,
+        report.dsps() as f64 / pes,
+        started.elapsed()
+    );
+    assert_eq!(report.dsps(), (rows * cols) as u64);
+    assert!(report.luts() as f64 <= 100.0 * pes, "{:?}", report.cells);
+    // Today: about 3 LUTs per PE (edges and clock enables); a jump means logic crept in.
+    assert!(report.luts() as f64 <= 8.0 * pes, "{:?}", report.cells);
+}
+
+#[test]
+fn array_8x8_resources() {
+    if check::tools_or_skip(&["yosys"], "8x8 array resources") {
+        array_resources(8, 8);
+    }
+}
+
+#[test]
+fn array_16x16_resources() {
+    if check::tools_or_skip(&["yosys"], "16x16 array resources") {
+        array_resources(16, 16);
+    }
 }
 
 #[test]

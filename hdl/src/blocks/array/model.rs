@@ -183,3 +183,87 @@ pub fn tile_reference(tile: &Tile) -> Vec<Vec<i64>> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::blocks::array::stimuli::{random_tiles, stream, StreamOptions};
+    use crate::rng::Rng;
+
+    fn idle(rows: usize, cols: usize) -> ArrayInputs {
+        ArrayInputs { en: true, a: vec![0; rows], w: vec![0; cols], w_zp: vec![0; cols], ..Default::default() }
+    }
+
+    /// The cycle model and the pure function agree on random streams, and every pixel comes
+    /// out exactly `latency` enabled edges after it went in.
+    #[test]
+    fn cycle_model_computes_each_tile_function() {
+        let mut rng = Rng(17);
+        for (rows, cols) in [(1, 1), (3, 2), (2, 5), (6, 6)] {
+            let tiles = random_tiles(&mut rng, rows, cols, 40);
+            let stream = stream(&mut rng, rows, cols, &tiles, StreamOptions::default());
+            let mut model = ArrayModel::new(rows, cols, 32);
+            let outs: Vec<ArrayOutputs> = stream.cycles.iter().map(|c| model.step(c).expect("legal").clone()).collect();
+            let mut expected = stream.pixels.iter().map(|&(t, p, cycle)| (tile_reference(&tiles[t])[p].clone(), cycle));
+            let mut enabled_since: Vec<usize> = Vec::new();
+            for (cycle, (inputs, out)) in stream.cycles.iter().zip(&outs).enumerate() {
+                // Count enabled edges after each pixel; it is out after latency - 1 of them.
+                if inputs.en {
+                    enabled_since.iter_mut().for_each(|n| *n += 1);
+                }
+                if inputs.en && inputs.valid {
+                    enabled_since.push(0);
+                }
+                if out.valid && inputs.en {
+                    let (psum, _) = expected.next().expect("more outputs than pixels");
+                    assert_eq!(out.psum, psum, "{rows}x{cols} cycle {cycle}");
+                    assert_eq!(enabled_since.remove(0), model.latency() - 1, "{rows}x{cols} cycle {cycle}");
+                }
+            }
+            assert!(expected.next().is_none(), "{rows}x{cols}: pixels without outputs");
+        }
+    }
+
+    #[test]
+    fn tile_start_needs_r_rows_since_the_previous_start() {
+        let (rows, cols) = (3, 2);
+        let mut model = ArrayModel::new(rows, cols, 32);
+        let shift = ArrayInputs { w_shift: true, ..idle(rows, cols) };
+        let start = ArrayInputs { tile_start: true, ..idle(rows, cols) };
+        // First tile: two rows only.
+        model.step(&shift).unwrap();
+        model.step(&shift).unwrap();
+        assert_eq!(model.step(&start), Err(TimingError::RowsMissing { cycle: 2, rows: 3, shifted: 2 }));
+
+        let mut model = ArrayModel::new(rows, cols, 32);
+        for _ in 0..rows {
+            model.step(&shift).unwrap();
+        }
+        // A stalled shift does not count; the start shares its cycle with the next tile's first row.
+        model.step(&ArrayInputs { en: false, ..shift.clone() }).unwrap();
+        model.step(&ArrayInputs { w_shift: true, ..start.clone() }).unwrap();
+        model.step(&shift).unwrap();
+        // Two rows since the start (one in its own cycle): a start now would be 2 < R cycles later.
+        let err = model.step(&start).unwrap_err();
+        assert_eq!(err, TimingError::RowsMissing { cycle: 6, rows: 3, shifted: 2 });
+        assert!(err.to_string().contains("at least 3 enabled cycles apart"), "{err}");
+    }
+
+    #[test]
+    fn weights_commit_bottom_row_first_and_outputs_wait_latency() {
+        let (rows, cols) = (2, 1);
+        let mut model = ArrayModel::new(rows, cols, 32);
+        // Row 1's weight (3) first, then row 0's (5); zero points 1.
+        for w in [4u8, 6] {
+            model.step(&ArrayInputs { w_shift: true, w: vec![w], w_zp: vec![1], ..idle(rows, cols) }).unwrap();
+        }
+        let pixel = ArrayInputs { valid: true, tile_start: true, a: vec![10, 20], a_zp: 0, ..idle(rows, cols) };
+        let mut out = model.step(&pixel).unwrap().clone();
+        for _ in 1..latency(rows, cols) {
+            assert!(!out.valid);
+            out = model.step(&idle(rows, cols)).unwrap().clone();
+        }
+        assert!(out.valid && out.tile_start);
+        assert_eq!(out.psum, vec![10 * 5 + 20 * 3]);
+    }
+}

@@ -119,10 +119,8 @@ fn place_rows(rng: &mut Rng, window: &mut [ArrayInputs], tile: &Tile) {
             all
         }
     };
-    for slot in 0..positions[0] {
-        if rng.chance(30) {
-            window[slot].w_shift = true;
-        }
+    for inputs in &mut window[..positions[0]] {
+        inputs.w_shift |= rng.chance(30);
     }
     for (k, slot) in positions.drain(..).enumerate() {
         let inputs = &mut window[slot];
@@ -141,7 +139,8 @@ pub fn stream(rng: &mut Rng, rows: usize, cols: usize, tiles: &[Tile], options: 
     let prologue = rows + rng.below(4) as usize;
     let mut slots: Vec<ArrayInputs> = (0..prologue).map(|_| garbage(rng, rows, cols)).collect();
     let mut owners: Vec<Option<(usize, usize)>> = vec![None; prologue];
-    let mut windows = vec![0..prologue];
+    let mut windows = Vec::with_capacity(tiles.len() + 1);
+    windows.push(0..prologue);
     for (t, tile) in tiles.iter().enumerate() {
         let start = slots.len();
         for (p, pixel) in tile.pixels.iter().enumerate() {
