@@ -3,13 +3,14 @@
 //! microarchitecture contract and `arch/README.md` for the decisions this crate adds to it.
 //!
 //! * [`config`]: `ArchConfig` (`arch.json`), validation, the config hash.
-//! * [`regmap`]: the AXI4-Lite register map as one static table, and its C header / Markdown.
+//! * [`regmap`]: the AXI4-Lite register map as one static table; [`gen`] renders it as a C header
+//!   and Markdown.
 //! * [`descriptor`]: the layer descriptor format in DRAM (encode / decode, range-checked).
-//! * [`plan`]: the tiling plan of a convolution (o-tiles, pixel blocks, k-tiles) and the
-//!   im2col row expansion the address generator implements.
+//! * [`plan`]: the tiling plan of a convolution (o-tiles, pixel blocks, k-tiles) and the im2col
+//!   row expansion the address generator implements.
 //! * [`cycles`]: the analytic cycle estimate of a layer, and SCALE-Sim's closed form.
-//! * [`resources`], [`sizing`]: heuristic resource costs of FPGA parts, and the choice of an
-//!   `ArchConfig` for a model under a budget.
+//! * [`workload`], [`resources`], [`sizing`], [`report`]: what a graph asks of the engine,
+//!   heuristic FPGA resource costs, the choice of an `ArchConfig` under a budget, its Markdown.
 
 pub mod config;
 pub mod cycles;
@@ -17,5 +18,13 @@ pub mod descriptor;
 pub mod gen;
 pub mod plan;
 pub mod regmap;
+pub mod report;
+pub mod resources;
+pub mod sizing;
+pub mod workload;
 
 pub use config::{ArchConfig, ConfigError, PostOps, RequantModes, ARCH_VERSION};
+pub use cycles::{DramModel, LayerCycles};
+pub use descriptor::{decode, encode, DescriptorError, LayerDescriptor, Opcode, RequantMode};
+pub use plan::{plan_conv, ConvGeometry, ConvPlan, KTile, OTile, PlanError};
+pub use sizing::{size_model, Budget, SizingError, SizingOptions, SizingReport};
