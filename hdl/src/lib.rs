@@ -5,6 +5,7 @@
 //! ([`verilator`]), and the first blocks ([`blocks`]): the processing element and the
 //! per-channel requantiser, each with a pure Rust golden model beside it.
 
+pub mod axi_timing;
 pub mod blocks;
 pub mod check;
 pub mod emit;

@@ -2,5 +2,6 @@
 
 pub mod array;
 pub mod delay;
+pub mod dma;
 pub mod pe;
 pub mod requant;
