@@ -191,3 +191,36 @@ pub fn stream(rng: &mut Rng, rows: usize, cols: usize, tiles: &[Tile], options: 
     }
     Stream { cycles, pixels }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The streams reach the edges of the loading rule, where an off-by-one in the RTL shows:
+    /// a shift in a tile start's own cycle, a row shifted in the cycle just before a tile start,
+    /// tile starts exactly R cycles apart, tiles shorter than R, stalls next to tile starts.
+    #[test]
+    fn streams_reach_the_timing_boundaries() {
+        let mut rng = Rng(99);
+        let rows = 4;
+        let tiles = random_tiles(&mut rng, rows, 3, 200);
+        assert!(tiles.iter().any(|t| t.pixels.len() < rows) && tiles.iter().any(|t| t.pixels.len() > 2 * rows));
+        let s = stream(&mut rng, rows, 3, &tiles, StreamOptions::default());
+        let enabled: Vec<&ArrayInputs> = s.cycles.iter().filter(|c| c.en).collect();
+        let starts: Vec<usize> = (0..enabled.len()).filter(|&i| enabled[i].tile_start).collect();
+        assert_eq!(starts.len(), tiles.len());
+        let shift_on_start = starts.iter().filter(|&&i| enabled[i].w_shift).count();
+        let shift_before_start = starts.iter().filter(|&&i| enabled[i - 1].w_shift).count();
+        let tight = starts.windows(2).filter(|w| w[1] - w[0] == rows).count();
+        let stalled_start =
+            (1..s.cycles.len()).filter(|&i| s.cycles[i].en && s.cycles[i].tile_start && !s.cycles[i - 1].en).count();
+        for (what, n) in [
+            ("shift on a tile start", shift_on_start),
+            ("shift just before a tile start", shift_before_start),
+            ("tile starts R apart", tight),
+            ("stall before a tile start", stalled_start),
+        ] {
+            assert!(n >= 10, "{what}: only {n} of {} tiles", tiles.len());
+        }
+    }
+}
