@@ -12,9 +12,11 @@
 //! descriptor read from the wrong address fail loudly instead of computing garbage.
 
 mod fields;
+mod post_params;
 mod validate;
 
 pub use fields::{field, DescField, DESCRIPTOR_FIELDS, PERF_FIELDS};
+pub use post_params::{param_kind, post_param_layouts, ParamKind, PostParams, POST_PARAM_BYTES, POST_PARAM_WORDS};
 pub use validate::window_output;
 
 use crate::config::ArchConfig;
@@ -173,6 +175,8 @@ pub enum DescriptorError {
     Plan { opcode: &'static str, reason: String },
     #[error("{opcode} descriptor needs {what}, which this ArchConfig does not have")]
     Unsupported { opcode: &'static str, what: &'static str },
+    #[error("{opcode} parameter record: {reason}")]
+    PostParams { opcode: &'static str, reason: String },
 }
 
 /// Words 0..=CHECKSUM_WORD summed mod 2^32.

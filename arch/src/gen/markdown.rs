@@ -3,8 +3,8 @@
 
 use crate::config::{ArchConfig, ARCH_VERSION};
 use crate::descriptor::{
-    field, Opcode, CHECKSUM_WORD, DESCRIPTOR_BYTES, DESCRIPTOR_FIELDS, DESCRIPTOR_MAGIC, DESCRIPTOR_VERSION,
-    DESCRIPTOR_WORDS, PARAM_BYTES_PER_CHANNEL, PERF_FIELDS,
+    field, post_param_layouts, Opcode, CHECKSUM_WORD, DESCRIPTOR_BYTES, DESCRIPTOR_FIELDS, DESCRIPTOR_MAGIC,
+    DESCRIPTOR_VERSION, DESCRIPTOR_WORDS, PARAM_BYTES_PER_CHANNEL, PERF_FIELDS, POST_PARAM_BYTES,
 };
 use crate::regmap::{ErrorCode, Reset, DRAM_ALIGN, ID_MAGIC, REGISTERS, REG_WINDOW_BYTES};
 use std::fmt::Write as _;
@@ -112,9 +112,25 @@ pub fn descriptor_markdown() -> String {
     }
     let _ = writeln!(
         o,
-        "\n## Parameters\n\nCONV (and requantising ADD / pool) parameters at `PARAM_ADDR`: \
+        "\n## Parameters\n\nCONV parameters at `PARAM_ADDR`: \
          {PARAM_BYTES_PER_CHANNEL} bytes per output channel, `[bias i32, multiplier i32 | f32 scale bits, \
-         shift i32, weight zero point i16 + 16 reserved bits]`.\n\n## Weights\n\nAt `WEIGHT_ADDR`: \
+         shift i32, weight zero point i16 + 16 reserved bits]`.\n"
+    );
+    let _ = writeln!(
+        o,
+        "ADD, AVG_POOL and GLOBAL_AVG_POOL with REQUANT != NONE read one {POST_PARAM_BYTES}-byte record at \
+         `PARAM_ADDR` (little-endian words, unused words 0); zero points and the clamp stay in the descriptor. \
+         AVG_POOL / GLOBAL_AVG_POOL with NONE and MAX_POOL have no record (`PARAM_ADDR` = 0): AVG_POOL NONE is \
+         TFLite's integer average (rounded half away from zero, padding never counted unless \
+         COUNT_INCLUDE_PAD), GLOBAL_AVG_POOL NONE is TFLite's equal-quantisation mean (truncating division). \
+         Every post-op result is finally clamped to [ACT_MIN, ACT_MAX].\n\n| opcode | requant | words |\n|---|---|---|"
+    );
+    for (op, rq, words) in post_param_layouts() {
+        let _ = writeln!(o, "| {op} | {rq} | {} |", cell(words));
+    }
+    let _ = writeln!(
+        o,
+        "\n## Weights\n\nAt `WEIGHT_ADDR`: \
          `K_TILES_TOTAL` tiles of R x C bytes in plan order (o-tile, then k-tile), each row-major (row = \
          reduction index, column = output channel); structural zeros hold the column's weight zero point."
     );
