@@ -1,9 +1,25 @@
-//! systole-host: the packed weight image, the register-map driver and the device backends
-//! (PCIe BAR, XDMA, UIO, /dev/mem, and the simulators).
+//! systole-host: lowering a model onto the engine, the packed image, and the device interface.
 //!
-//! This crate starts with the one interface everything else shares: [`Device`], the 32-bit
-//! register and device-memory access that a board, the cycle model and the Verilator RTL all
-//! provide, so one driver runs on all of them.
+//! * [`lower`]: IR graph + `ArchConfig` -> engine layers (descriptors, weight tiles, params) and
+//!   host steps, with the per-node partition table.
+//! * [`dram`]: the DRAM plan (where descriptors, weights, params and every activation live).
+//! * [`schedule`]: what runs in which order (engine runs, host steps) and the I/O bindings.
+//! * [`image`]: the binary image (`systole pack`): writer, validating reader, `describe`.
+//! * [`pack`]: the three above in one call.
+//! * [`tensor_bytes`]: tensor values <-> little-endian bytes in device memory.
+//! * [`Device`]: the 32-bit register and device-memory access that a board, the cycle model
+//!   and the Verilator RTL all provide, so one driver runs on all of them.
+
+pub mod dram;
+pub mod image;
+pub mod lower;
+pub mod pack;
+pub mod schedule;
+pub mod tensor_bytes;
+
+pub use image::{Image, ImageError};
+pub use lower::{lower, LowerError, Lowered};
+pub use pack::{pack, PackError, PackOptions};
 
 use std::time::Duration;
 use thiserror::Error;

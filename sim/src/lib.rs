@@ -1,5 +1,13 @@
-//! systole-sim: the cycle-level model of the generated accelerator and the Verilator harness.
+//! systole-sim: models of the generated accelerator.
 //!
-//! Both implement `systole_host::Device`, so the same host driver runs the reference, the cycle
-//! model and the RTL. Tracked in issue 4; this crate is the home of that work and currently
-//! exports nothing.
+//! * [`functional`]: the functional engine model. It executes a packed image's schedule the way
+//!   the hardware and its driver will: engine layers by reading descriptors, weight tiles and
+//!   params out of a byte-addressed DRAM and running the ENGINE.md tile loop nest; host steps
+//!   with the model crate's kernels. It is the value path the cycle model will reuse.
+//!
+//! The cycle-level model and the Verilator harness (issue 4) will implement
+//! `systole_host::Device` on top of it.
+
+pub mod functional;
+
+pub use functional::{FunctionalModel, SimError};
