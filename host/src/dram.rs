@@ -6,7 +6,7 @@
 //! the weight tiles of each CONV layer, the params of each layer, then the activation buffers.
 //! Buffers are not reused across the run yet (correctness first): each has its own bytes.
 
-use crate::lower::{LoweredStep, Lowered};
+use crate::lower::{Lowered, LoweredStep};
 use crate::schedule::{BufferId, Step};
 use systole_arch::descriptor::{try_encode, DescriptorError, DESCRIPTOR_BYTES};
 use systole_arch::regmap::DRAM_ALIGN;
@@ -164,14 +164,8 @@ pub fn place(lowered: &Lowered, base: u64) -> Result<Placed, DramError> {
         cursor = align(region.addr.checked_add(b.bytes).ok_or(DramError::Overflow)?);
         buffers.push(BufferPlacement { name: b.name.clone(), region });
     }
-    let layout = DramLayout {
-        base,
-        size: cursor - base,
-        program,
-        weights: weights_region,
-        params: params_region,
-        buffers,
-    };
+    let layout =
+        DramLayout { base, size: cursor - base, program, weights: weights_region, params: params_region, buffers };
 
     // Descriptors with their addresses, END after each run.
     let addr = |b: BufferId| layout.buffers[b as usize].region.addr;
@@ -195,19 +189,16 @@ pub fn place(lowered: &Lowered, base: u64) -> Result<Placed, DramError> {
     }
     let mut program_bytes = Vec::with_capacity(n_desc * DESCRIPTOR_BYTES);
     let node_of = |i: usize| {
-        lowered
-            .steps
-            .iter()
-            .zip(&index_of)
-            .find(|(_, idx)| **idx == Some(i as u32))
-            .map_or("END".to_string(), |(s, _)| match s {
+        lowered.steps.iter().zip(&index_of).find(|(_, idx)| **idx == Some(i as u32)).map_or(
+            "END".to_string(),
+            |(s, _)| match s {
                 LoweredStep::Engine(l) => l.node.clone(),
                 LoweredStep::Host(h) => h.node.clone(),
-            })
+            },
+        )
     };
     for (i, d) in descriptors.iter().enumerate() {
-        let words =
-            try_encode(d).map_err(|source| DramError::Descriptor { index: i, node: node_of(i), source })?;
+        let words = try_encode(d).map_err(|source| DramError::Descriptor { index: i, node: node_of(i), source })?;
         program_bytes.extend(words.iter().flat_map(|w| w.to_le_bytes()));
     }
     Ok(Placed { layout, program: program_bytes, weights, params, steps, descriptors })

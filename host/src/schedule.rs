@@ -15,7 +15,10 @@ pub type BufferId = u32;
 pub enum Step {
     /// Start the engine at descriptor `first` (address `program + 256 * first`): it runs `count`
     /// layers and stops at the END descriptor `first + count`.
-    Engine { first: u32, count: u32 },
+    Engine {
+        first: u32,
+        count: u32,
+    },
     Host(HostStep),
 }
 

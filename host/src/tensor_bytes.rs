@@ -90,7 +90,10 @@ mod tests {
             let v = from_bytes("t", dtype, &[3], &b).unwrap();
             assert_eq!(v.data, data, "{dtype}");
         }
-        assert_eq!(to_bytes("t", DType::I32, &TensorData::F32(vec![1.0])).unwrap_err().to_string(), "t: data is not of type int32");
+        assert_eq!(
+            to_bytes("t", DType::I32, &TensorData::F32(vec![1.0])).unwrap_err().to_string(),
+            "t: data is not of type int32"
+        );
         assert!(matches!(from_bytes("t", DType::F32, &[2], &[0; 7]), Err(TensorBytesError::Length { need: 8, .. })));
     }
 }

@@ -81,7 +81,8 @@ pub fn describe(image: &Image) -> String {
     for (i, s) in image.plan.steps.iter().enumerate() {
         match s {
             Step::Engine { first, count } => {
-                let _ = writeln!(o, "  {i:>3} engine: descriptors {first}..{} (END at {})", first + count, first + count);
+                let _ =
+                    writeln!(o, "  {i:>3} engine: descriptors {first}..{} (END at {})", first + count, first + count);
                 if let Ok(descs) = &descs {
                     for k in *first as usize..(first + count) as usize {
                         if let Some(d) = descs.get(k) {

@@ -8,8 +8,7 @@ use crate::dram::Region;
 use crate::schedule::{BufferId, Step};
 use crate::tensor_bytes::tensor_bytes;
 use systole_arch::descriptor::{
-    check_against_config, decode, param_kind, ParamKind, DESCRIPTOR_BYTES, PARAM_BYTES_PER_CHANNEL,
-    POST_PARAM_BYTES,
+    check_against_config, decode, param_kind, ParamKind, DESCRIPTOR_BYTES, PARAM_BYTES_PER_CHANNEL, POST_PARAM_BYTES,
 };
 use systole_arch::regmap::DRAM_ALIGN;
 use systole_arch::{ArchConfig, LayerDescriptor, Opcode};
@@ -180,11 +179,12 @@ impl Image {
                 return Err(bad("WEIGHT_ADDR", d.weight_addr, w, "the weights region"));
             }
         }
-        let params = match param_kind(op, d.requant).map_err(|e| ImageError::Descriptor { index, reason: e.to_string() })? {
-            ParamKind::PerChannel => d.out_c as u64 * PARAM_BYTES_PER_CHANNEL as u64,
-            ParamKind::Post => POST_PARAM_BYTES as u64,
-            ParamKind::None => 0,
-        };
+        let params =
+            match param_kind(op, d.requant).map_err(|e| ImageError::Descriptor { index, reason: e.to_string() })? {
+                ParamKind::PerChannel => d.out_c as u64 * PARAM_BYTES_PER_CHANNEL as u64,
+                ParamKind::Post => POST_PARAM_BYTES as u64,
+                ParamKind::None => 0,
+            };
         if params > 0 && !dram.params.contains(d.param_addr, params) {
             return Err(bad("PARAM_ADDR", d.param_addr, params, "the params region"));
         }
@@ -198,7 +198,10 @@ impl Image {
             let (first, end) = (first as usize, first as usize + count as usize);
             let err = |reason: String| ImageError::Schedule { step, reason };
             if count == 0 || end >= descs.len() {
-                return Err(err(format!("engine run {first}..={end} is empty or past the {} descriptors", descs.len())));
+                return Err(err(format!(
+                    "engine run {first}..={end} is empty or past the {} descriptors",
+                    descs.len()
+                )));
             }
             if let Some(i) = (first..end).find(|&i| descs[i].opcode == Some(Opcode::End)) {
                 return Err(err(format!("descriptor {i} inside the run is END")));

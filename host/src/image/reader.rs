@@ -93,7 +93,10 @@ pub fn read_header(bytes: &[u8]) -> Result<Header, ImageError> {
         if e.size > 0 && e.offset < header_bytes {
             return Err(ImageError::SectionOverlap { a: "header".into(), b: kind.name().into() });
         }
-        if let Some(o) = sections.iter().find(|s| s.size > 0 && e.size > 0 && s.offset < e.offset + e.size && e.offset < s.offset + s.size) {
+        if let Some(o) = sections
+            .iter()
+            .find(|s| s.size > 0 && e.size > 0 && s.offset < e.offset + e.size && e.offset < s.offset + s.size)
+        {
             return Err(ImageError::SectionOverlap { a: o.kind.name().into(), b: kind.name().into() });
         }
         sections.push(e);

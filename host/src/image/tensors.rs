@@ -65,9 +65,8 @@ impl Image {
                 index,
                 "params",
             )?;
-            let params: Vec<ChannelParams> = (0..geom.out_c)
-                .map(|o| ChannelParams::from_words([0, 1, 2, 3].map(|k| word(p, 4 * o + k))))
-                .collect();
+            let params: Vec<ChannelParams> =
+                (0..geom.out_c).map(|o| ChannelParams::from_words([0, 1, 2, 3].map(|k| word(p, 4 * o + k)))).collect();
             let zw = |o: usize| if d.weight_zp_per_channel { params[o].weight_zp as i32 } else { d.weight_zp as i32 };
             let value = |b: u8| if d.weight_signed { b as i8 as i32 } else { b as i32 };
             let [kh, kw] = geom.kernel;
@@ -82,7 +81,9 @@ impl Image {
                         match wi {
                             Some(wi) => weights[((wi.o * kh + wi.ky) * kw + wi.kx) * cg + wi.ci] = Some(v),
                             None if pe % cols < ot.no && v != zw(ot.o0 + pe % cols) => {
-                                return Err(err(format!("tile {t}: structural zero at PE {pe} is {v}, not the zero point")))
+                                return Err(err(format!(
+                                    "tile {t}: structural zero at PE {pe} is {v}, not the zero point"
+                                )))
                             }
                             None => {}
                         }
@@ -90,7 +91,10 @@ impl Image {
                     t += 1;
                 }
             }
-            let weights = weights.into_iter().collect::<Option<Vec<i32>>>().ok_or_else(|| err("a weight is in no tile".into()))?;
+            let weights = weights
+                .into_iter()
+                .collect::<Option<Vec<i32>>>()
+                .ok_or_else(|| err("a weight is in no tile".into()))?;
             out.push(ConvTensors { index, weights, params });
         }
         Ok(out)
@@ -118,12 +122,12 @@ impl Image {
 /// A one-line summary of a descriptor for listings.
 pub fn describe_descriptor(d: &LayerDescriptor) -> String {
     let Some(op) = d.opcode else { return "?".into() };
-    let io = format!(
-        "{}x{}x{}x{} -> {}x{}x{}x{}",
-        d.batch, d.in_h, d.in_w, d.in_c, d.batch, d.out_h, d.out_w, d.out_c
-    );
-    let slice =
-        if d.out_ch_stride != d.out_c { format!(" slice [{}..{}) of {}", d.out_ch_offset, d.out_ch_offset + d.out_c, d.out_ch_stride) } else { String::new() };
+    let io = format!("{}x{}x{}x{} -> {}x{}x{}x{}", d.batch, d.in_h, d.in_w, d.in_c, d.batch, d.out_h, d.out_w, d.out_c);
+    let slice = if d.out_ch_stride != d.out_c {
+        format!(" slice [{}..{}) of {}", d.out_ch_offset, d.out_ch_offset + d.out_c, d.out_ch_stride)
+    } else {
+        String::new()
+    };
     match op {
         Opcode::End => "END".into(),
         Opcode::Conv => format!(

@@ -101,7 +101,7 @@ fn host_reason(ctx: &Ctx, node: &Node) -> Reason {
         Op::Dequantize => "integer -> float conversion".into(),
         Op::Softmax { .. } => "softmax (exp, reciprocal) is not an engine op".into(),
         Op::Transpose { .. } if edge => "layout transpose at the graph edge".into(),
-        Op::Transpose { .. } => "a transpose that is neither byte-identical nor an FC flatten".into(),
+        Op::Transpose { .. } => "NCHW <-> NHWC layout change (the engine reads NHWC; only an FC flatten folds)".into(),
         Op::Mul { .. } => "the engine has no multiply unit".into(),
         Op::MatMul => "activation x activation product: nothing to keep stationary".into(),
         other => format!("{} has no engine unit", other.kind()),
@@ -133,7 +133,8 @@ pub fn decide(ctx: &Ctx, cfg: &ArchConfig) -> Decided {
                 (Decision::Alias, "same bytes, no copy".to_string())
             }
             Op::Transpose { perm } => {
-                let map = transpose_map(&g.tensor(x).shape, perm).map(|m| compose(gather[x].as_deref().map(|v| &v[..]), m));
+                let map =
+                    transpose_map(&g.tensor(x).shape, perm).map(|m| compose(gather[x].as_deref().map(|v| &v[..]), m));
                 match map {
                     Some(map) if is_identity(&map) => (Decision::Alias, "moves only size-1 axes: same bytes".into()),
                     Some(map) => match flatten_consumers(ctx, out, &map, &own) {
@@ -249,7 +250,8 @@ fn pad_fold(
             return Err(format!("read by {} ({}), not only by engine convs", conv.name, conv.op.kind()));
         }
         let input = ConvInput { extra_pad: extra, source: Some(x), ..ConvInput::default() };
-        let proto = build_conv(g, conv, cfg, input).map_err(|r| format!("{} with the padding folded: {r}", conv.name))?;
+        let proto =
+            build_conv(g, conv, cfg, input).map_err(|r| format!("{} with the padding folded: {r}", conv.name))?;
         convs.push((c, proto));
     }
     Ok((extra, convs))

@@ -82,12 +82,20 @@ pub struct Lowered {
 enum Loc {
     /// In a buffer, `ch_stride` channels per pixel from channel `ch_offset` (dense: 0 and the
     /// tensor's own channel count).
-    Buf { buf: BufferId, ch_offset: usize, ch_stride: usize },
+    Buf {
+        buf: BufferId,
+        ch_offset: usize,
+        ch_stride: usize,
+    },
     /// In a buffer in another order (NCHW flatten path): only engine FCs read it, with the
     /// order folded into their weights.
-    Gathered { buf: BufferId },
+    Gathered {
+        buf: BufferId,
+    },
     /// A folded Pad's output: readers read the pad's input.
-    Padded { src: TensorId },
+    Padded {
+        src: TensorId,
+    },
     Constant,
 }
 
@@ -109,15 +117,9 @@ impl<'g> Locator<'g> {
             return l.clone();
         }
         let tensor = self.graph.tensor(t);
-        self.buffers.push(BufferSpec {
-            name: tensor.name.clone(),
-            bytes: tensor_bytes(tensor.dtype, &tensor.shape) as u64,
-        });
-        let loc = Loc::Buf {
-            buf: (self.buffers.len() - 1) as BufferId,
-            ch_offset: 0,
-            ch_stride: channels(tensor),
-        };
+        self.buffers
+            .push(BufferSpec { name: tensor.name.clone(), bytes: tensor_bytes(tensor.dtype, &tensor.shape) as u64 });
+        let loc = Loc::Buf { buf: (self.buffers.len() - 1) as BufferId, ch_offset: 0, ch_stride: channels(tensor) };
         self.locs[t] = Some(loc.clone());
         loc
     }
@@ -228,11 +230,21 @@ pub fn lower(graph: &Graph, cfg: &ArchConfig) -> Result<Lowered, LowerError> {
                     _ => return Err(internal(i, "host output is not a dense buffer")),
                 };
                 let output = HostOperand { tensor: graph.tensor(out).clone(), buffer: Some(buffer) };
-                steps.push(LoweredStep::Host(HostStep { node: node.name.clone(), op: node.op.clone(), inputs, output }));
+                steps.push(LoweredStep::Host(HostStep {
+                    node: node.name.clone(),
+                    op: node.op.clone(),
+                    inputs,
+                    output,
+                }));
                 Placement::Host
             }
             Decision::Alias => {
-                loc.locs[out] = source_loc;
+                // The same bytes seen with the output's shape: dense stays dense.
+                let dense = x.and_then(|x| loc.dense(x));
+                loc.locs[out] = match (dense, source_loc) {
+                    (Some(buf), _) => Some(Loc::Buf { buf, ch_offset: 0, ch_stride: channels(graph.tensor(out)) }),
+                    (None, other) => other,
+                };
                 Placement::Folded
             }
             Decision::Flatten => {

@@ -1,0 +1,76 @@
+//! Shared helpers of the functional-model tests: engine configurations, pack -> bytes -> load ->
+//! run, and the exact comparison with the reference executor.
+#![allow(dead_code)]
+
+use systole_arch::{ArchConfig, PostOps, RequantModes};
+use systole_host::lower::partition::Placement;
+use systole_host::{pack, Image, PackOptions};
+use systole_model::exec::Executor;
+use systole_model::ir::{Graph, TensorData, Value};
+use systole_sim::FunctionalModel;
+
+/// Device memory the tests give the engine.
+pub const DEVICE_BYTES: u64 = 1 << 30;
+
+/// An engine with every requant mode and post-op unit.
+pub fn full(name: &str, rows: u32, cols: u32, pb: u32) -> ArchConfig {
+    ArchConfig {
+        psum_depth: pb,
+        param_buffer_channels: 2 * cols,
+        requant: RequantModes { fixed: true, float: true },
+        post_ops: PostOps { add: true, avg_pool: true, max_pool: true, global_avg_pool: true },
+        ..ArchConfig::new(name, rows, cols)
+    }
+}
+
+/// The configurations every model runs on: the 16 x 16 default shape, odd small arrays with
+/// short pixel blocks, and a bare engine (fixed requant only, no post-op units).
+pub fn configs() -> Vec<ArchConfig> {
+    vec![
+        full("a16x16", 16, 16, 256),
+        full("a8x4_pb7", 8, 4, 7),
+        full("a3x5_pb5", 3, 5, 5),
+        ArchConfig::new("bare16x16", 16, 16),
+    ]
+}
+
+/// Packs, serialises, reads back (validating) and loads `graph` for `cfg`.
+pub fn load(graph: &Graph, cfg: &ArchConfig) -> FunctionalModel {
+    let image = pack(graph, cfg, PackOptions::default()).unwrap_or_else(|e| panic!("{}: pack: {e}", graph.name));
+    let bytes = image.to_bytes();
+    let back = Image::from_bytes(&bytes).unwrap_or_else(|e| panic!("{}: read: {e}", graph.name));
+    assert_eq!(back, image, "{}: image does not round-trip", graph.name);
+    FunctionalModel::new(back, cfg, DEVICE_BYTES).unwrap_or_else(|e| panic!("{}: load: {e}", graph.name))
+}
+
+/// Values equal bit for bit (floats by their bits).
+pub fn same(a: &Value, b: &Value) -> bool {
+    a.shape == b.shape
+        && match (&a.data, &b.data) {
+            (TensorData::F32(x), TensorData::F32(y)) => {
+                x.len() == y.len() && x.iter().zip(y).all(|(p, q)| p.to_bits() == q.to_bits())
+            }
+            (x, y) => x == y,
+        }
+}
+
+/// Runs `inputs` through the reference and the functional model; returns the number of outputs
+/// that differ, describing the first difference.
+pub fn compare(graph: &Graph, model: &FunctionalModel, inputs: &[Value]) -> Result<(), String> {
+    let exec = Executor::new(graph).map_err(|e| e.to_string())?;
+    let want = exec.run(inputs).map_err(|e| format!("reference: {e}"))?;
+    let got = model.run(inputs).map_err(|e| format!("functional: {e}"))?;
+    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+        if !same(g, w) {
+            return Err(format!("output {i} differs: functional {:?} vs reference {:?}", g.data, w.data));
+        }
+    }
+    Ok(())
+}
+
+/// "E engine, F folded, H host".
+pub fn partition_counts(model: &FunctionalModel) -> String {
+    let p = &model.image().metadata.partition;
+    let n = |k: Placement| p.iter().filter(|r| r.placement == k).count();
+    format!("{} engine, {} folded, {} host", n(Placement::Engine), n(Placement::Folded), n(Placement::Host))
+}
