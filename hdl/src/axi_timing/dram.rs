@@ -32,6 +32,21 @@ pub struct DramConfig {
     pub stalls: Stalls,
 }
 
+impl DramConfig {
+    /// The response of every beat of a burst: DECERR if it reaches beyond the memory, SLVERR if
+    /// it touches the `slverr` range, else OKAY. Error bursts read zeros and write nothing.
+    pub fn response(&self, addr: u64, beats: u64) -> u8 {
+        let end = addr + beats * self.bus.beat_bytes();
+        if end > self.mem_bytes {
+            DECERR
+        } else if addr < self.slverr.end && self.slverr.start < end {
+            SLVERR
+        } else {
+            OKAY
+        }
+    }
+}
+
 /// An AR or AW channel as the master drives it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AddrSignals {
@@ -72,7 +87,8 @@ pub struct SlaveSignals {
     pub bresp: u8,
 }
 
-/// A rule the master broke, found at rising edge `edge`.
+/// A rule the master broke, found at rising edge `edge`. The messages are the C++ slave's, word
+/// for word, so the two checkers' reports can be compared.
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
 pub enum Violation {
     #[error("edge {edge}: {channel} burst {addr:#x} + {beats} beats crosses a 4 KB boundary")]
@@ -89,7 +105,7 @@ pub enum Violation {
     Unstable { edge: u64, channel: &'static str },
     #[error("edge {edge}: {channel} burst issued while another is outstanding (one-outstanding rule)")]
     Outstanding { edge: u64, channel: &'static str },
-    #[error("edge {edge}: WLAST={wlast} on beat {beat} of a {beats}-beat burst")]
+    #[error("edge {edge}: WLAST={} on beat {beat} of a {beats}-beat burst", u8::from(*.wlast))]
     WlastPosition { edge: u64, wlast: bool, beat: u64, beats: u64 },
     #[error("edge {edge}: WSTRB is not all ones")]
     PartialStrobe { edge: u64 },
@@ -205,7 +221,7 @@ impl DramModel {
                 bad.push(Violation::Outstanding { edge: e, channel: "AR" });
             }
             let beats = u64::from(m.ar.len) + 1;
-            let resp = self.response(m.ar.addr, beats);
+            let resp = self.config.response(m.ar.addr, beats);
             self.reads.push_back(Burst { addr: m.ar.addr, beats, taken: 0, next_edge: e + timing.read_latency, resp });
         }
         if s.rvalid && m.rready {
@@ -258,7 +274,7 @@ impl DramModel {
                 bad.push(Violation::Outstanding { edge: e, channel: "AW" });
             }
             let beats = u64::from(m.aw.len) + 1;
-            let resp = self.response(m.aw.addr, beats);
+            let resp = self.config.response(m.aw.addr, beats);
             self.writes.push_back(Burst { addr: m.aw.addr, beats, taken: 0, next_edge: e + 1, resp });
         }
         if s.bvalid && m.bready {
@@ -267,19 +283,6 @@ impl DramModel {
 
         self.edge += 1;
         bad
-    }
-
-    /// OKAY, or DECERR beyond the memory, or SLVERR touching the configured range.
-    fn response(&self, addr: u64, beats: u64) -> u8 {
-        let end = addr + beats * self.config.bus.beat_bytes();
-        let poison = &self.config.slverr;
-        if end > self.config.mem_bytes {
-            DECERR
-        } else if addr < poison.end && poison.start < end {
-            SLVERR
-        } else {
-            OKAY
-        }
     }
 
     fn check_addr(&self, edge: u64, channel: &'static str, a: &AddrSignals, bad: &mut Vec<Violation>) {
@@ -291,7 +294,7 @@ impl DramModel {
         if a.size != bus.size_log2() {
             bad.push(Violation::Size { edge, channel, size: a.size, want: bus.size_log2() });
         }
-        if a.addr % bus.beat_bytes() != 0 {
+        if !a.addr.is_multiple_of(bus.beat_bytes()) {
             bad.push(Violation::Unaligned { edge, channel, addr: a.addr });
         }
         if beats > MAX_BURST_BEATS {

@@ -152,7 +152,7 @@ impl Transfer {
     /// Checks what the engines assume: alignment, the length field, the address space.
     pub fn new(addr: u64, beats: u64, bus: BusWidth) -> Result<Transfer, TimingError> {
         let bytes = bus.beat_bytes();
-        if addr % bytes != 0 {
+        if !addr.is_multiple_of(bytes) {
             return Err(TimingError::Unaligned { addr, bytes });
         }
         if beats >= 1 << BEATS_BITS {

@@ -177,16 +177,14 @@ impl<const W: usize> Logic for DmaRead<W> {
                 self.left.d.next = (self.left.q.val() - self.len_24.val()) - self.k1_24.val();
                 self.state.d.next = self.s_data.val();
             }
-        } else if self.is_data.val() {
-            if self.r_take.val() {
-                if self.bad_resp.val() {
-                    self.err.d.next = true;
-                }
-                if self.m_axi_rlast.val() {
-                    self.state.d.next = self.s_addr.val();
-                    if self.left.q.val() == self.k0_24.val() {
-                        self.state.d.next = self.s_idle.val();
-                    }
+        } else if self.is_data.val() & self.r_take.val() {
+            if self.bad_resp.val() {
+                self.err.d.next = true;
+            }
+            if self.m_axi_rlast.val() {
+                self.state.d.next = self.s_addr.val();
+                if self.left.q.val() == self.k0_24.val() {
+                    self.state.d.next = self.s_idle.val();
                 }
             }
         }

@@ -235,21 +235,19 @@ impl<const W: usize, const S: usize> Logic for DmaWrite<W, S> {
             if (!self.aw_pending.q.val() | self.aw_take.val()) & (!self.wlast_pending.q.val() | self.wlast_take.val()) {
                 self.state.d.next = self.s_resp.val();
             }
-        } else if self.is_resp.val() {
-            if self.m_axi_bvalid.val() {
-                if self.m_axi_bresp.val() != self.okay_2.val() {
-                    self.err.d.next = true;
-                }
-                if self.left.q.val() == self.k0_24.val() {
-                    self.state.d.next = self.s_idle.val();
-                    self.done_pulse.d.next = true;
-                } else {
-                    self.state.d.next = self.s_burst.val();
-                    self.aw_pending.d.next = true;
-                    self.wlast_pending.d.next = true;
-                    self.feed.d.next = true;
-                    self.taken.d.next = self.k0_8.val();
-                }
+        } else if self.is_resp.val() & self.m_axi_bvalid.val() {
+            if self.m_axi_bresp.val() != self.okay_2.val() {
+                self.err.d.next = true;
+            }
+            if self.left.q.val() == self.k0_24.val() {
+                self.state.d.next = self.s_idle.val();
+                self.done_pulse.d.next = true;
+            } else {
+                self.state.d.next = self.s_burst.val();
+                self.aw_pending.d.next = true;
+                self.wlast_pending.d.next = true;
+                self.feed.d.next = true;
+                self.taken.d.next = self.k0_8.val();
             }
         }
         if self.reset.val() {
