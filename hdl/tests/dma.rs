@@ -13,8 +13,8 @@ use std::path::PathBuf;
 use systole_hdl::axi_timing::dram::{DramConfig, OKAY};
 use systole_hdl::axi_timing::stall::{Channel, Stalls};
 use systole_hdl::axi_timing::{
-    read_cycles, write_cycles, BusWidth, DramTiming, Transfer, PAGE_BYTES, READ_NEXT_COMMAND_GAP,
-    WRITE_NEXT_COMMAND_GAP,
+    read_cycles, read_next_gap, read_sequence_cycles, write_cycles, write_next_gap, write_sequence_cycles, BusWidth,
+    DramTiming, Transfer, PAGE_BYTES,
 };
 use systole_hdl::blocks::dma::cosim::{replay, Cmd, Cosim, Outcome, Stimulus};
 use systole_hdl::blocks::dma::{Dma128, Dma256, Dma512, Dma64};
@@ -195,25 +195,31 @@ fn cpp_violations(o: &Outcome) -> Vec<String> {
 fn check_exact_timing(label: &str, stim: &Stimulus, o: &Outcome) {
     let bus = stim.dram.bus;
     let timing = &stim.dram.timing;
+    let transfers =
+        |list: &[Cmd]| -> Vec<Transfer> { list.iter().map(|c| Transfer::new(c.addr, c.beats, bus).unwrap()).collect() };
+    let (reads, writes) = (transfers(&stim.reads), transfers(&stim.writes));
+    // The sources offer the first command as reset ends and each next one right after.
     let first = stim.reset_cycles + 1;
     let mut free_at = first;
-    for (k, c) in stim.reads.iter().enumerate() {
-        let t = Transfer::new(c.addr, c.beats, bus).unwrap();
+    for (k, t) in reads.iter().enumerate() {
         let accepted = o.reads[k].accepted.unwrap();
-        assert_eq!(accepted, free_at, "{label}: read {k} {c:?} accepted late or early");
+        assert_eq!(accepted, free_at, "{label}: read {k} {t:?} accepted late or early");
         let end = o.reads[k].ended.unwrap_or(accepted);
-        assert_eq!(end - accepted, read_cycles(&t, timing), "{label}: read {k} {c:?} ({} bursts)", t.burst_count());
-        free_at = end + if c.beats == 0 { WRITE_NEXT_COMMAND_GAP } else { READ_NEXT_COMMAND_GAP };
+        assert_eq!(end - accepted, read_cycles(t, timing), "{label}: read {k} {t:?} ({} bursts)", t.burst_count());
+        free_at = end + read_next_gap(t);
     }
+    let last_end = free_at - reads.last().map_or(0, read_next_gap);
+    assert_eq!(last_end - first, read_sequence_cycles(&reads, timing), "{label}: read sequence");
     free_at = first;
-    for (k, c) in stim.writes.iter().enumerate() {
-        let t = Transfer::new(c.addr, c.beats, bus).unwrap();
+    for (k, t) in writes.iter().enumerate() {
         let accepted = o.writes[k].accepted.unwrap();
-        assert_eq!(accepted, free_at, "{label}: write {k} {c:?} accepted late or early");
+        assert_eq!(accepted, free_at, "{label}: write {k} {t:?} accepted late or early");
         let end = o.writes[k].ended.unwrap();
-        assert_eq!(end - accepted, write_cycles(&t, timing), "{label}: write {k} {c:?} ({} bursts)", t.burst_count());
-        free_at = end + WRITE_NEXT_COMMAND_GAP;
+        assert_eq!(end - accepted, write_cycles(t, timing), "{label}: write {k} {t:?} ({} bursts)", t.burst_count());
+        free_at = end + write_next_gap(t);
     }
+    let last_end = free_at - writes.last().map_or(0, write_next_gap);
+    assert_eq!(last_end - first, write_sequence_cycles(&writes, timing), "{label}: write sequence");
 }
 
 /// Latency / interval pairs: single cycle, long latency, slow beats, and an interval longer
