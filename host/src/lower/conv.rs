@@ -3,7 +3,7 @@
 
 use super::proto::{act_signed, check, fit_i16, fit_u16, fit_u8, quant_of, requant_mode, words_le, Proto, Reason};
 use systole_arch::descriptor::ChannelParams;
-use systole_arch::plan::{plan_conv, tile_weights, ConvGeometry, WeightIndex};
+use systole_arch::plan::{plan_conv, ConvGeometry};
 use systole_arch::{ArchConfig, LayerDescriptor, Opcode};
 use systole_model::ir::{DType, Graph, Node, Op, Padding2d, Tensor, TensorData};
 use systole_model::quant::{output_stage_for, Requant};
@@ -18,15 +18,6 @@ pub struct ConvInput<'a> {
     pub gather: Option<&'a [usize]>,
     /// The tensor actually read when it is not the node's input (a folded Pad's input).
     pub source: Option<&'a Tensor>,
-}
-
-fn weight_byte(data: &TensorData, i: usize) -> u8 {
-    match data {
-        TensorData::I8(v) => v[i] as u8,
-        TensorData::U8(v) => v[i],
-        // Other storages were rejected before tiling.
-        _ => 0,
-    }
 }
 
 /// Builds the CONV layer of a Conv2d or FullyConnected node.
@@ -126,22 +117,51 @@ pub fn build_conv(graph: &Graph, node: &Node, cfg: &ArchConfig, input: ConvInput
         _ => None,
     };
     let [kh, kw] = geom.kernel;
-    let index = |wi: &WeightIndex| {
-        let ci = inverse.as_ref().map_or(wi.ci, |inv| inv[wi.ci]);
-        ((wi.o * kh + wi.ky) * kw + wi.kx) * cg + ci
-    };
 
+    // Tiles in plan order, each row-major: PE (row, col) holds what `plan::tile_weight` names
+    // (the order of `plan::tile_weights`). The OHWI index splits into a column part (output
+    // channel) and a row part (kernel position and input channel), both hoisted out of the PE
+    // loop; the round-trip test reads every tile back through `tile_weights` and checks weights
+    // and structural zeros.
+    let raw: Vec<u8> = match wdata {
+        TensorData::I8(v) => v.iter().map(|&b| b as u8).collect(),
+        TensorData::U8(v) => v.clone(),
+        _ => return Err("weights are not 8-bit".into()),
+    };
     let (rows, cols) = (plan.rows, plan.cols);
-    let mut weights = Vec::with_capacity(plan.k_tiles_total() * rows * cols);
+    let (og, cgrp) = (geom.group_out(), geom.group_in());
+    let tile_bytes = rows * cols;
+    let mut weights = vec![0u8; plan.k_tiles_total() * tile_bytes];
+    let mut tiles = weights.chunks_exact_mut(tile_bytes);
     for ot in &plan.o_tiles {
+        // Column c: OHWI offset of its output channel, its group, its zero point byte (idle
+        // columns hold channel 0's and never match a row's group).
+        let col_info: Vec<(usize, usize, u8)> = (0..cols)
+            .map(|c| {
+                let o = ot.o0 + c;
+                if c < ot.no {
+                    (o * kh * kw * cg, o / og, zp_of(o) as u8)
+                } else {
+                    (0, usize::MAX, zp_of(0) as u8)
+                }
+            })
+            .collect();
         for kt in &ot.k_tiles {
-            for (pe, wi) in tile_weights(&plan, ot, kt).iter().enumerate() {
-                let col = pe % cols;
-                weights.push(match wi {
-                    Some(wi) => weight_byte(wdata, index(wi)),
-                    // Structural zero: the column's zero point, so w - zw = 0 (idle columns too).
-                    None => zp_of(if col < ot.no { ot.o0 + col } else { 0 }) as u8,
+            let Some(tile) = tiles.next() else { return Err("tile count disagrees with the plan".into()) };
+            for (row, pes) in tile.chunks_exact_mut(cols).enumerate() {
+                // Row r = j * nc + i reads channel c0 + i of kernel column kx0 + j.
+                let input = (row < kt.used_rows()).then(|| {
+                    let (kx, c) = (kt.kx0 + row / kt.nc, kt.c0 + row % kt.nc);
+                    let ci = inverse.as_ref().map_or(c % cgrp, |inv| inv[c % cgrp]);
+                    ((kt.ky * kw + kx) * cg + ci, c / cgrp)
                 });
+                for (pe, &(col_base, group, zp)) in pes.iter_mut().zip(&col_info) {
+                    *pe = match input {
+                        Some((row_off, g)) if g == group => raw[col_base + row_off],
+                        // Structural zero: the column's zero point, so w - zw = 0.
+                        _ => zp,
+                    };
+                }
             }
         }
     }
