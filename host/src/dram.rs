@@ -109,7 +109,7 @@ fn append(blob: &mut Vec<u8>, data: &[u8]) -> u64 {
 
 /// Assigns addresses from `base` and encodes the program.
 pub fn place(lowered: &Lowered, base: u64) -> Result<Placed, DramError> {
-    if base % DRAM_ALIGN != 0 {
+    if !base.is_multiple_of(DRAM_ALIGN) {
         return Err(DramError::Unaligned(base));
     }
     // Descriptor indices: consecutive engine layers form one run, closed by END.
@@ -129,7 +129,7 @@ pub fn place(lowered: &Lowered, base: u64) -> Result<Placed, DramError> {
                     steps.push(Step::Engine { first, count });
                     next = first + count + 1;
                 }
-                steps.push(Step::Host(h.clone()));
+                steps.push(Step::Host(Box::new(h.clone())));
             }
         }
     }

@@ -19,7 +19,7 @@ pub enum Step {
         first: u32,
         count: u32,
     },
-    Host(HostStep),
+    Host(Box<HostStep>),
 }
 
 /// One IR node the host runs with the model crate's kernels.

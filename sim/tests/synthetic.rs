@@ -166,7 +166,7 @@ impl B {
 }
 
 fn numerics(seed: u64) -> Numerics {
-    if seed % 2 == 0 {
+    if seed.is_multiple_of(2) {
         Numerics::Tflite
     } else {
         Numerics::Onnxruntime

@@ -49,7 +49,7 @@ impl Image {
                 });
             }
         }
-        if self.program.len() % DESCRIPTOR_BYTES != 0 {
+        if !self.program.len().is_multiple_of(DESCRIPTOR_BYTES) {
             return Err(ImageError::Malformed {
                 section: SectionKind::Program,
                 reason: format!("{} bytes is not whole {DESCRIPTOR_BYTES}-byte descriptors", self.program.len()),
@@ -126,8 +126,8 @@ impl Image {
         })?;
         let mut regions = d.regions();
         for (name, r) in &regions {
-            let end = r.addr.checked_add(r.bytes).unwrap_or(u64::MAX);
-            if r.addr % DRAM_ALIGN != 0 {
+            let end = r.addr.saturating_add(r.bytes);
+            if !r.addr.is_multiple_of(DRAM_ALIGN) {
                 return Err(ImageError::Malformed {
                     section: SectionKind::Plan,
                     reason: format!("{name} at {:#x} is not {DRAM_ALIGN}-byte aligned", r.addr),

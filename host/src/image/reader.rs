@@ -87,7 +87,7 @@ pub fn read_header(bytes: &[u8]) -> Result<Header, ImageError> {
         if end.is_none_or(|end| end > file_bytes) {
             return Err(ImageError::SectionOutOfFile { section: kind, offset: e.offset, size: e.size, file_bytes });
         }
-        if e.offset % SECTION_ALIGN != 0 {
+        if !e.offset.is_multiple_of(SECTION_ALIGN) {
             return Err(ImageError::SectionUnaligned { section: kind, offset: e.offset });
         }
         if e.size > 0 && e.offset < header_bytes {

@@ -114,7 +114,7 @@ pub fn decode_plan(bytes: &[u8]) -> Result<Plan, ImageError> {
                 let k = r.count("host inputs", 8)?;
                 let inputs = (0..k).map(|_| get_operand(&mut r)).collect::<Result<Vec<_>, _>>()?;
                 let output = get_operand(&mut r)?;
-                Step::Host(HostStep { node, op, inputs, output })
+                Step::Host(Box::new(HostStep { node, op, inputs, output }))
             }
             k => return Err(r.err(format!("unknown step kind {k}"))),
         });

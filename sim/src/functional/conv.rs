@@ -30,7 +30,9 @@ pub fn run_conv(dram: &mut Dram, d: &LayerDescriptor, cfg: &ArchConfig) -> Resul
             multiplier: params.iter().map(|p| p.multiplier_or_scale as i32).collect(),
             shift: params.iter().map(|p| p.shift).collect(),
         },
-        RequantMode::Float => Requant::Float { scale: params.iter().map(|p| f32::from_bits(p.multiplier_or_scale)).collect() },
+        RequantMode::Float => {
+            Requant::Float { scale: params.iter().map(|p| f32::from_bits(p.multiplier_or_scale)).collect() }
+        }
         RequantMode::None => return Err("CONV without a requant mode".into()),
     };
     let (qmin, qmax) = if d.out_signed { (-128, 127) } else { (0, 255) };
@@ -92,9 +94,8 @@ pub fn run_conv(dram: &mut Dram, d: &LayerDescriptor, cfg: &ArchConfig) -> Resul
             // Requant lanes, then write-back of the block's no channels per pixel.
             let stride = d.out_ch_stride as u64;
             for p in 0..np {
-                let out: Vec<u8> = (0..ot.no)
-                    .map(|col| stage.apply(psum[p * cols + col] as i32, ot.o0 + col) as u8)
-                    .collect();
+                let out: Vec<u8> =
+                    (0..ot.no).map(|col| stage.apply(psum[p * cols + col] as i32, ot.o0 + col) as u8).collect();
                 let addr = d.output_addr + (p0 + p) as u64 * stride + (d.out_ch_offset as usize + ot.o0) as u64;
                 dram.write(addr, &out).map_err(|e| e.to_string())?;
             }

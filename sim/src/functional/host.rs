@@ -45,12 +45,19 @@ impl HostRunner {
         graph.outputs.push(out);
         graph.add_node(step.node.clone(), step.op.clone(), node_inputs, vec![out]);
         Executor::new(&graph).map_err(|e| err(e.to_string()))?;
-        Ok(HostRunner { node: step.node.clone(), graph, inputs: by_buffer.into_iter().map(|(b, _)| b).collect(), output })
+        Ok(HostRunner {
+            node: step.node.clone(),
+            graph,
+            inputs: by_buffer.into_iter().map(|(b, _)| b).collect(),
+            output,
+        })
     }
 
     pub fn run(&self, dram: &mut Dram, layout: &DramLayout) -> Result<(), SimError> {
         let err = |reason: String| SimError::Host { node: self.node.clone(), reason };
-        let addr = |b: BufferId| layout.buffers.get(b as usize).map(|p| p.region.addr).ok_or_else(|| err(format!("buffer {b}")));
+        let addr = |b: BufferId| {
+            layout.buffers.get(b as usize).map(|p| p.region.addr).ok_or_else(|| err(format!("buffer {b}")))
+        };
         let mut values = Vec::with_capacity(self.inputs.len());
         for (&b, &t) in self.inputs.iter().zip(&self.graph.inputs) {
             let t = self.graph.tensor(t);
