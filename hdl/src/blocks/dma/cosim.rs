@@ -391,8 +391,9 @@ pub fn replay(stim: &Stimulus, trace: &[TraceLine]) -> Result<(Vec<u8>, Vec<Viol
         }
         let mut master = line.master.clone();
         if master.wvalid {
-            let at = (w_beats * bytes).min(stim.stream.len().saturating_sub(bytes));
-            master.wdata = stim.stream.get(at..at + bytes).map(<[u8]>::to_vec).unwrap_or_else(|| vec![0; bytes]);
+            // Beyond the stream (the harness reports that separately): zeros.
+            let beat = stim.stream.get(w_beats * bytes..(w_beats + 1) * bytes);
+            master.wdata = beat.map_or_else(|| vec![0; bytes], <[u8]>::to_vec);
             if line.slave.wready {
                 w_beats += 1;
             }

@@ -49,8 +49,6 @@ struct AxiConsts {
     /// log2(beat bytes): `AxSIZE` and the beats -> bytes shift.
     shift: u64,
     incr: u64,
-    slverr: u64,
-    decerr: u64,
 }
 
 fn axi_consts(bus: BusWidth) -> AxiConsts {
@@ -58,7 +56,5 @@ fn axi_consts(bus: BusWidth) -> AxiConsts {
         align_mask: 0xffff_ffff & !(bus.beat_bytes() - 1),
         shift: u64::from(bus.size_log2()),
         incr: u64::from(crate::axi_timing::dram::INCR),
-        slverr: u64::from(crate::axi_timing::dram::SLVERR),
-        decerr: u64::from(crate::axi_timing::dram::DECERR),
     }
 }

@@ -10,8 +10,9 @@
 //! * The low `log2(W / 8)` address bits are ignored (beats are full width, `ARSIZE` constant).
 //! * A zero-beat command is accepted and does nothing.
 //! * `out_last` marks the command's last beat. `error` is cleared when a command is accepted
-//!   and set by any R beat with SLVERR or DECERR (or EXOKAY, which a non-exclusive read never
-//!   legally gets); the beats still flow, so the consumer's count stays right.
+//!   and set by any R beat whose response is not OKAY (SLVERR, DECERR, or EXOKAY, which a
+//!   non-exclusive read never legally gets); the beats still flow, so the consumer's count
+//!   stays right.
 //! * `busy`: a command is in progress or beats wait in the slice.
 
 use super::planner::BurstPlanner;
@@ -58,8 +59,7 @@ pub struct DmaRead<const W: usize> {
     shift_32: Constant<Bits<32>>,
     size_3: Constant<Bits<3>>,
     incr_2: Constant<Bits<2>>,
-    slverr_2: Constant<Bits<2>>,
-    decerr_2: Constant<Bits<2>>,
+    okay_2: Constant<Bits<2>>,
     k0_24: Constant<Bits<24>>,
     k1_24: Constant<Bits<24>>,
     k1_32: Constant<Bits<32>>,
@@ -114,8 +114,7 @@ impl<const W: usize> Default for DmaRead<W> {
             shift_32: Constant::new(bits::<32>(k.shift)),
             size_3: Constant::new(bits::<3>(k.shift)),
             incr_2: Constant::new(bits::<2>(k.incr)),
-            slverr_2: Constant::new(bits::<2>(k.slverr)),
-            decerr_2: Constant::new(bits::<2>(k.decerr)),
+            okay_2: Constant::new(bits::<2>(0)),
             k0_24: Constant::new(bits::<24>(0)),
             k1_24: Constant::new(bits::<24>(1)),
             k1_32: Constant::new(bits::<32>(1)),
@@ -159,8 +158,7 @@ impl<const W: usize> Logic for DmaRead<W> {
         self.slice.in_data.next = self.m_axi_rdata.val();
         self.slice.in_last.next = self.m_axi_rlast.val() & (self.left.q.val() == self.k0_24.val());
         self.r_take.next = self.m_axi_rvalid.val() & self.is_data.val() & self.slice.in_ready.val();
-        self.bad_resp.next =
-            (self.m_axi_rresp.val() == self.slverr_2.val()) | (self.m_axi_rresp.val() == self.decerr_2.val());
+        self.bad_resp.next = self.m_axi_rresp.val() != self.okay_2.val();
 
         if self.is_idle.val() {
             if self.cmd_valid.val() {
