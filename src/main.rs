@@ -16,9 +16,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Print the layer table of a model (op, shapes, MACs, weight bytes, quantisation) with totals.
+    /// Print the layer table of a model (op, shapes, MACs, weight bytes, quantisation) with totals,
+    /// or decode a packed image (sections, DRAM plan, schedule, descriptors, partition).
     Inspect {
-        /// A .tflite or .onnx model.
+        /// A .tflite or .onnx model, or an image written by `systole pack`.
         model: PathBuf,
         /// Print the table as JSON instead of text.
         #[arg(long)]
@@ -38,6 +39,21 @@ enum Command {
         #[arg(long)]
         dump_dir: Option<PathBuf>,
     },
+    /// Lower a model onto an engine and write the packed image: descriptors, tiled weights,
+    /// params, DRAM plan and schedule (little-endian, CRC-checked sections).
+    Pack {
+        /// A .tflite or .onnx model.
+        model: PathBuf,
+        /// The engine's arch.json (from the sizing or the hardware generator).
+        #[arg(long)]
+        arch: PathBuf,
+        /// The image file to write.
+        #[arg(long, short = 'o')]
+        out: PathBuf,
+        /// Device address of the first byte of the DRAM plan (64-byte aligned; decimal or 0x hex).
+        #[arg(long, default_value = "0", value_parser = parse_address)]
+        dram_base: u64,
+    },
     /// Compare two .npy arrays exactly (shape, element type, every element); fails on any difference.
     Compare {
         /// The array under test.
@@ -45,6 +61,14 @@ enum Command {
         /// The golden array.
         expected: PathBuf,
     },
+}
+
+fn parse_address(s: &str) -> Result<u64, String> {
+    let parsed = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => s.parse(),
+    };
+    parsed.map_err(|e| format!("not an address: {e}"))
 }
 
 fn main() -> ExitCode {
@@ -55,6 +79,7 @@ fn main() -> ExitCode {
             commands::reference::run(&model, &inputs, &outputs, dump_dir.as_deref())
         }
         Command::Compare { actual, expected } => commands::compare::run(&actual, &expected),
+        Command::Pack { model, arch, out, dram_base } => commands::pack::run(&model, &arch, &out, dram_base),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

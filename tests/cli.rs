@@ -121,3 +121,57 @@ fn bad_inputs_fail_cleanly() {
     assert!(!out.exists(), "a failed run must not leave an output file");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The engine configuration the pack tests use: 16 x 16 with every unit.
+const ARCH_JSON: &str = r#"{
+  "version": 1, "name": "cli", "rows": 16, "cols": 16, "acc_bits": 32, "dma_data_bits": 64,
+  "act_buffer_bytes": 16384, "weight_buffer_tiles": 2, "psum_depth": 256, "param_buffer_channels": 32,
+  "requant": {"fixed": true, "float": true},
+  "post_ops": {"add": true, "avg_pool": true, "max_pool": true, "global_avg_pool": true}
+}"#;
+
+#[test]
+fn pack_writes_an_image_that_inspect_decodes() {
+    let dir = scratch("pack");
+    let arch = dir.join("arch.json");
+    std::fs::write(&arch, ARCH_JSON).expect("write arch.json");
+    for model in fixture_models() {
+        let out = dir.join("model.bin");
+        let p = systole(&["pack", path_str(&model), "--arch", path_str(&arch), "--out", path_str(&out)]);
+        assert!(p.status.success(), "pack {}: {}", model.display(), text(&p.stderr));
+        assert!(text(&p.stdout).contains("engine,") && text(&p.stdout).contains("wrote"), "{}", text(&p.stdout));
+        let i = systole(&["inspect", path_str(&out)]);
+        assert!(i.status.success(), "inspect image of {}: {}", model.display(), text(&i.stderr));
+        let desc = text(&i.stdout);
+        for part in ["systole image", "sections:", "DRAM plan", "schedule:", "partition:"] {
+            assert!(desc.contains(part), "{}: no {part} in\n{desc}", model.display());
+        }
+    }
+}
+
+#[test]
+fn pack_and_inspect_fail_clearly() {
+    let dir = scratch("pack-errors");
+    let model = common::own_fixtures().join("tflite/resnet_tiny/model.tflite");
+    let arch = dir.join("arch.json");
+    std::fs::write(&arch, ARCH_JSON.replace("\"rows\": 16", "\"rows\": 0")).expect("write");
+    let out = dir.join("m.bin");
+    let p = systole(&["pack", path_str(&model), "--arch", path_str(&arch), "--out", path_str(&out)]);
+    assert!(!p.status.success());
+    assert!(text(&p.stderr).contains("rows = 0"), "{}", text(&p.stderr));
+
+    std::fs::write(&arch, ARCH_JSON).expect("write");
+    let p = systole(&["pack", path_str(&model), "--arch", path_str(&arch), "--out", path_str(&out)]);
+    assert!(p.status.success(), "{}", text(&p.stderr));
+    let mut bytes = std::fs::read(&out).expect("read image");
+    let n = bytes.len();
+    bytes[n - 10] ^= 0xff;
+    let bad = dir.join("bad.bin");
+    std::fs::write(&bad, &bytes).expect("write");
+    let i = systole(&["inspect", path_str(&bad)]);
+    assert!(!i.status.success());
+    assert!(text(&i.stderr).contains("METADATA: CRC32 mismatch"), "{}", text(&i.stderr));
+    std::fs::write(&bad, &bytes[..100]).expect("write");
+    let i = systole(&["inspect", path_str(&bad)]);
+    assert!(text(&i.stderr).contains("truncated"), "{}", text(&i.stderr));
+}

@@ -1,3 +1,4 @@
 pub mod compare;
 pub mod inspect;
+pub mod pack;
 pub mod reference;

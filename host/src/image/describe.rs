@@ -86,9 +86,11 @@ pub fn describe(image: &Image) -> String {
                 if let Ok(descs) = &descs {
                     for k in *first as usize..(first + count) as usize {
                         if let Some(d) = descs.get(k) {
+                            let in2 =
+                                if d.input2_addr != 0 { format!(" in2 {:#x}", d.input2_addr) } else { String::new() };
                             let _ = writeln!(
                                 o,
-                                "        #{k:<3} {}  in {:#x} out {:#x} w {:#x} p {:#x}",
+                                "        #{k:<3} {}  in {:#x}{in2} out {:#x} w {:#x} p {:#x}",
                                 describe_descriptor(d),
                                 d.input_addr,
                                 d.output_addr,
