@@ -20,8 +20,9 @@ pub struct Region {
 }
 
 impl Region {
+    /// One past the last byte (saturating: regions read from a file may be absurd).
     pub fn end(&self) -> u64 {
-        self.addr + self.bytes
+        self.addr.saturating_add(self.bytes)
     }
 
     /// True when `[addr, addr + bytes)` lies inside this region.
@@ -66,7 +67,7 @@ impl DramLayout {
     }
 
     pub fn end(&self) -> u64 {
-        self.base + self.size
+        self.base.saturating_add(self.size)
     }
 }
 

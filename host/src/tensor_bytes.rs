@@ -27,6 +27,11 @@ pub fn tensor_bytes(dtype: DType, shape: &[usize]) -> usize {
     shape.iter().product::<usize>() * element_bytes(dtype)
 }
 
+/// As [`tensor_bytes`], `None` when the size does not fit `usize` (shapes read from a file).
+pub fn checked_tensor_bytes(dtype: DType, shape: &[usize]) -> Option<usize> {
+    shape.iter().try_fold(element_bytes(dtype), |acc, &d| acc.checked_mul(d))
+}
+
 /// The device-memory bytes of `data` (which must have the storage of `dtype`).
 pub fn to_bytes(what: &str, dtype: DType, data: &TensorData) -> Result<Vec<u8>, TensorBytesError> {
     if !data.storage_matches(dtype) {

@@ -231,7 +231,11 @@ fn device_memory_and_dram_plan_errors() {
         }
         r => panic!("{r:?}"),
     }
-    image.check_device(&cfg(), used).unwrap();
+    assert!(matches!(
+        image.check_device(&cfg(), end - 1),
+        Err(ImageError::ExceedsDeviceMemory { region, .. }) if region == "the DRAM plan"
+    ));
+    image.check_device(&cfg(), end).unwrap();
 
     // Two buffers at one address.
     let mut bad = image.clone();

@@ -6,7 +6,7 @@ use super::format::{ImageError, SectionKind};
 use super::Image;
 use crate::dram::Region;
 use crate::schedule::{BufferId, Step};
-use crate::tensor_bytes::tensor_bytes;
+use crate::tensor_bytes::checked_tensor_bytes;
 use systole_arch::descriptor::{
     check_against_config, decode, param_kind, ParamKind, DESCRIPTOR_BYTES, PARAM_BYTES_PER_CHANNEL, POST_PARAM_BYTES,
 };
@@ -79,7 +79,10 @@ impl Image {
                 _ => Ok(()),
             }
         };
-        let tensor_need = |t: &systole_model::ir::Tensor| Some(tensor_bytes(t.dtype, &t.shape) as u64);
+        // A shape whose size overflows needs more than any buffer has.
+        let tensor_need = |t: &systole_model::ir::Tensor| {
+            Some(checked_tensor_bytes(t.dtype, &t.shape).map_or(u64::MAX, |b| b as u64))
+        };
         for b in self.plan.inputs.iter().chain(&self.plan.outputs) {
             check_buf(usize::MAX, b.buffer, tensor_need(&b.tensor))?;
         }
@@ -108,6 +111,8 @@ impl Image {
         if self.config_hash != cfg.config_hash() {
             return Err(ImageError::ConfigHashMismatch { image: self.config_hash, bitstream: cfg.config_hash() });
         }
+        // An image built in memory has not been through `from_bytes`.
+        self.check_consistency()?;
         self.check_dram(device_bytes)?;
         let descs = self.descriptors()?;
         for (index, d) in descs.iter().enumerate() {
@@ -140,6 +145,15 @@ impl Image {
                 return Err(ImageError::OutsidePlan { region: name.clone(), base: d.base, end: plan_end });
             }
         }
+        // The plan's rounded-up end too: the device model allocates it.
+        if plan_end > device_bytes {
+            return Err(ImageError::ExceedsDeviceMemory {
+                region: "the DRAM plan".into(),
+                addr: d.base,
+                end: plan_end,
+                device_bytes,
+            });
+        }
         regions.retain(|(_, r)| r.bytes > 0);
         regions.sort_by_key(|(_, r)| r.addr);
         for pair in regions.windows(2) {
@@ -154,11 +168,15 @@ impl Image {
     fn check_addresses(&self, index: usize, d: &LayerDescriptor, cfg: &ArchConfig) -> Result<(), ImageError> {
         let Some(op) = d.opcode.filter(|o| *o != Opcode::End) else { return Ok(()) };
         let dram = &self.plan.dram;
+        // 16-bit fields: products up to 2^64, so saturate rather than wrap.
         let pixels_in = d.batch as u64 * d.in_h as u64 * d.in_w as u64;
         let pixels_out = d.batch as u64 * d.out_h as u64 * d.out_w as u64;
-        let in_bytes = pixels_in * d.in_c as u64;
+        let in_bytes = pixels_in.saturating_mul(d.in_c as u64);
         // The last pixel's slice ends OUT_CH_OFFSET + OUT_C channels into its stride.
-        let out_bytes = pixels_out.saturating_sub(1) * d.out_ch_stride as u64 + d.out_ch_offset as u64 + d.out_c as u64;
+        let out_bytes = pixels_out
+            .saturating_sub(1)
+            .saturating_mul(d.out_ch_stride as u64)
+            .saturating_add(d.out_ch_offset as u64 + d.out_c as u64);
         let in_buffer = |addr: u64, bytes: u64| dram.buffers.iter().any(|b| b.region.contains(addr, bytes));
         let bad = |field: &str, addr: u64, bytes: u64, region: &str| ImageError::Descriptor {
             index,

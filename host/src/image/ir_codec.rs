@@ -272,7 +272,8 @@ pub fn get_tensor(r: &mut Reader) -> Result<Tensor, ImageError> {
     };
     let data = if r.bool("data flag")? { Some(get_data(r)?) } else { None };
     if let Some(d) = &data {
-        if !d.storage_matches(dtype) || d.len() != shape.iter().product::<usize>() {
+        let count = shape.iter().try_fold(1usize, |a, &x| a.checked_mul(x));
+        if !d.storage_matches(dtype) || count != Some(d.len()) {
             return Err(r.err(format!("constant '{name}': data does not match {dtype} {shape:?}")));
         }
     }

@@ -69,6 +69,11 @@ impl Image {
                 (0..geom.out_c).map(|o| ChannelParams::from_words([0, 1, 2, 3].map(|k| word(p, 4 * o + k)))).collect();
             let zw = |o: usize| if d.weight_zp_per_channel { params[o].weight_zp as i32 } else { d.weight_zp as i32 };
             let value = |b: u8| if d.weight_signed { b as i8 as i32 } else { b as i32 };
+            // Every weight sits in some tile, so a layer claiming more weights than its tiles
+            // hold is corrupted (and must not size an allocation).
+            if geom.out_c.saturating_mul(geom.k()) as u64 > all {
+                return Err(err(format!("{} weights cannot fit {all} tile bytes", geom.out_c * geom.k())));
+            }
             let [kh, kw] = geom.kernel;
             let cg = geom.group_in();
             let mut weights = vec![None; geom.out_c * geom.k()];
