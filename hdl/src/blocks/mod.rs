@@ -3,5 +3,6 @@
 pub mod array;
 pub mod delay;
 pub mod dma;
+pub mod im2col;
 pub mod pe;
 pub mod requant;

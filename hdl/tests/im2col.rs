@@ -1,0 +1,260 @@
+//! The im2col reader (address generator + activation buffer read path): emitted Verilog lints
+//! clean and synthesises without latches for R = 4, 8, 16; under Verilator, for random conv
+//! layers streamed through arch's loop nest with stalls, gaps and ignored starts, every cycle's
+//! outputs equal the cycle model, and every pixel's R rows equal arch's plan expansion of the
+//! input tensor (`golden_rows`), exactly `LATENCY` enabled edges after the pixel's issue.
+
+mod common;
+
+use std::path::PathBuf;
+use systole_hdl::blocks::im2col::stimuli::{random_layer_bounded, stream, Stream, StreamOptions};
+use systole_hdl::blocks::im2col::{golden_rows, BufferModel, Im2colModel, Im2colReader, LATENCY};
+use systole_hdl::check::{self, SynthTarget};
+use systole_hdl::emit::Design;
+use systole_hdl::rng::Rng;
+use systole_hdl::verilator::Simulator;
+
+/// DMA beat of the co-simulated designs (the harness takes ports of up to 64 bits).
+const W: usize = 64;
+/// A 4 KB buffer: small enough for generic synthesis, large enough for the test layers.
+const AW: usize = 12;
+
+fn emit<const WB: usize, const A: usize>(rows: usize) -> (Design, PathBuf) {
+    let mut reader = Im2colReader::<WB, A>::new(rows).expect("reader");
+    let waivers = reader.waivers();
+    common::emit_to_dir(&mut reader, &format!("systole_im2col_r{rows}_w{WB}_a{A}"), &waivers)
+}
+
+/// Input and output port indices, resolved once.
+struct Ports {
+    inputs: Vec<(&'static str, usize)>,
+    rows: Vec<usize>,
+    ready: usize,
+    idle: usize,
+    valid: usize,
+    first: usize,
+    last: usize,
+}
+
+const INPUTS: [&str; 24] = [
+    "en",
+    "act_base",
+    "out_w",
+    "out_h",
+    "row_bytes",
+    "image_bytes",
+    "step_x",
+    "step_y",
+    "dil_x",
+    "dil_y",
+    "org_x",
+    "org_y",
+    "zero_point",
+    "start",
+    "mode",
+    "count",
+    "ky",
+    "kx0",
+    "nx",
+    "c0",
+    "nc",
+    "wr_en",
+    "wr_addr",
+    "wr_data",
+];
+
+impl Ports {
+    fn new(sim: &Simulator, rows: usize) -> Ports {
+        let i = |name: &str| sim.input_index(name).unwrap_or_else(|| panic!("input {name}"));
+        let o = |name: &str| sim.output_index(name).unwrap_or_else(|| panic!("output {name}"));
+        assert_eq!(sim.inputs.len(), INPUTS.len(), "inputs: {:?}", sim.inputs);
+        Ports {
+            inputs: INPUTS.iter().map(|&n| (n, i(n))).collect(),
+            rows: (0..rows).map(|r| o(&format!("rows${r}"))).collect(),
+            ready: o("ready"),
+            idle: o("idle"),
+            valid: o("row_valid"),
+            first: o("row_first"),
+            last: o("row_last"),
+        }
+    }
+
+    fn vectors(&self, stream: &Stream) -> Vec<Vec<u64>> {
+        stream
+            .cycles
+            .iter()
+            .map(|c| {
+                let l = &stream.layers[c.layer].regs;
+                let cmd = &c.inputs.cmd;
+                let mut v = vec![0u64; self.inputs.len()];
+                for &(name, port) in &self.inputs {
+                    v[port] = match name {
+                        "en" => c.inputs.en.into(),
+                        "act_base" => l.act_base.into(),
+                        "out_w" => l.out_w.into(),
+                        "out_h" => l.out_h.into(),
+                        "row_bytes" => l.row_bytes.into(),
+                        "image_bytes" => l.image_bytes.into(),
+                        "step_x" => l.step_x.into(),
+                        "step_y" => l.step_y.into(),
+                        "dil_x" => l.dil_x.into(),
+                        "dil_y" => l.dil_y.into(),
+                        "org_x" => u64::from(l.org_x as u32),
+                        "org_y" => u64::from(l.org_y as u32),
+                        "zero_point" => l.zero_point.into(),
+                        "start" => c.inputs.start.into(),
+                        "mode" => cmd.mode as u64,
+                        "count" => cmd.count.into(),
+                        "ky" => cmd.ky.into(),
+                        "kx0" => cmd.kx0.into(),
+                        "nx" => cmd.nx.into(),
+                        "c0" => cmd.c0.into(),
+                        "nc" => cmd.nc.into(),
+                        "wr_en" => c.write.is_some().into(),
+                        "wr_addr" => c.write.as_ref().map_or(0, |w| w.0.into()),
+                        "wr_data" => c
+                            .write
+                            .as_ref()
+                            .map_or(0, |w| w.1.iter().rev().fold(0u64, |acc, &b| (acc << 8) | u64::from(b))),
+                        _ => unreachable!("{name}"),
+                    };
+                }
+                v
+            })
+            .collect()
+    }
+}
+
+/// Simulates `stream` and checks it two ways; returns the number of pixels checked.
+fn check_stream(sim: &Simulator, rows: usize, stream: &Stream) -> usize {
+    let ports = Ports::new(sim, rows);
+    let outputs = sim.run(&ports.vectors(stream)).expect("simulate");
+    assert_eq!(outputs.len(), stream.cycles.len());
+    let rows_of = |out: &[u64]| -> Vec<u8> { ports.rows.iter().map(|&p| out[p] as u8).collect() };
+
+    // 1. The cycle model, every cycle: idle and the flags always, the rows when valid.
+    let first = &stream.layers[0];
+    let mut model = Im2colModel::new(&first.geom, first.regs, rows, AW);
+    let mut buffer = BufferModel::new(AW);
+    let mut layer = 0;
+    for (cycle, (c, out)) in stream.cycles.iter().zip(&outputs).enumerate() {
+        if c.layer != layer {
+            layer = c.layer;
+            model.set_layer(&stream.layers[layer].geom, stream.layers[layer].regs);
+        }
+        let (_, want) = model.step(&c.inputs, &buffer);
+        if let Some((addr, beat)) = &c.write {
+            buffer.write_beat(*addr, beat);
+        }
+        let flags = |o: &[u64]| [ports.ready, ports.idle, ports.valid, ports.first, ports.last].map(|p| o[p] != 0);
+        assert_eq!(
+            flags(out),
+            [want.ready, want.idle, want.valid, want.first, want.last],
+            "R {rows} cycle {cycle} (layer {layer}): ready, idle, valid, first, last"
+        );
+        if want.valid {
+            assert_eq!(rows_of(out), want.rows, "R {rows} cycle {cycle} (layer {layer})");
+        }
+    }
+
+    // 2. Independently of the model: each pixel's rows are the plan expansion of the input, on
+    //    the outputs right after the LATENCY-th enabled edge counting the issue cycle's.
+    for px in &stream.pixels {
+        let (mut at, mut enabled) = (px.cycle, 1);
+        while enabled < LATENCY {
+            at += 1;
+            enabled += usize::from(stream.cycles[at].inputs.en);
+        }
+        let out = &outputs[at];
+        let l = &stream.layers[px.layer];
+        let what = format!(
+            "R {rows} layer {} {:?} tile {:?} pixel {} (in {}, out {at})",
+            px.layer, l.geom, px.tile, px.p, px.cycle
+        );
+        assert!(out[ports.valid] != 0, "{what}: not valid");
+        assert_eq!((out[ports.first] != 0, out[ports.last] != 0), (px.first, px.last), "{what}: flags");
+        let golden = golden_rows(&l.geom, &px.tile, rows, px.p, &l.input, l.regs.zero_point);
+        assert_eq!(rows_of(out), golden, "{what}");
+    }
+    // A stalled cycle holds the outputs: count the edges that loaded a valid pixel.
+    let valid = outputs.iter().zip(&stream.cycles).filter(|(o, c)| c.inputs.en && o[ports.valid] != 0).count();
+    assert_eq!(valid, stream.pixels.len(), "R {rows}: outputs without a pixel");
+    stream.pixels.len()
+}
+
+fn cosim(rows: usize, seed: u64, layers: usize) {
+    let t = std::time::Instant::now();
+    let (design, path) = emit::<W, AW>(rows);
+    check::lint(&path, &design.top).unwrap_or_else(|e| panic!("{e}"));
+    // Generic synthesis maps every buffer byte to flip-flops: it checks a 256-byte buffer of
+    // the same design instead (the buffer size only changes the memories' depth).
+    let (small, small_path) = emit::<W, 8>(rows);
+    common::lint_and_synth(&small, &small_path);
+    println!("R {rows}: emit, lint, synth {:.1?}", t.elapsed());
+    let sim = common::simulator(&design);
+    println!("R {rows}: simulator {:.1?} (cached: {})", t.elapsed(), sim.cached);
+    let mut rng = Rng(seed);
+    let mut checked = 0;
+    for options in [
+        StreamOptions::default(),
+        StreamOptions { stall_percent: 0, gap_percent: 0, busy_start_percent: 0 },
+        StreamOptions { stall_percent: 40, gap_percent: 30, busy_start_percent: 50 },
+    ] {
+        let layers = (0..layers).map(|_| random_layer_bounded(&mut rng, rows, AW, 3000)).collect();
+        let stream = stream(&mut rng, layers, rows, W / 8, AW, options);
+        checked += check_stream(&sim, rows, &stream);
+        println!("R {rows}: {} cycles simulated and checked at {:.1?}", stream.cycles.len(), t.elapsed());
+    }
+    println!("R {rows}: {checked} pixels of {} layers checked", 3 * layers);
+}
+
+fn tools() -> bool {
+    check::tools_or_skip(&["verilator", "yosys"], "im2col RTL test")
+}
+
+#[test]
+fn reader_r4_matches_plan_expansion() {
+    if tools() {
+        cosim(4, 0x1c4, 12);
+    }
+}
+
+#[test]
+fn reader_r8_matches_plan_expansion() {
+    if tools() {
+        cosim(8, 0x1c8, 12);
+    }
+}
+
+#[test]
+fn reader_r16_matches_plan_expansion() {
+    if tools() {
+        cosim(16, 0x1c16, 12);
+    }
+}
+
+/// Synthesises the R = 16 reader for Xilinx 7-series (which also checks it for latches and
+/// undriven nets) with the default buffer of `ArchConfig::new` (R x 1 KB) and prints LUT / FF /
+/// BRAM; the banks must be block RAM, one 1 KB bank per RAMB18.
+#[test]
+fn reader_r16_xilinx_resources() {
+    if !check::tools_or_skip(&["yosys"], "im2col resources") {
+        return;
+    }
+    let (design, path) = emit::<64, 14>(16);
+    let t = std::time::Instant::now();
+    let r = check::synth(&path, &design.top, SynthTarget::Xilinx).unwrap_or_else(|e| panic!("{e}"));
+    let bram: u64 = r.cells.iter().filter(|(k, _)| k.starts_with("RAMB")).map(|(_, v)| v).sum();
+    println!(
+        "im2col reader R 16, W 64, 16 KB: LUT {} FF {} BRAM {bram} CARRY4 {} SRL {} DSP {} ({:.1?}; {:?})",
+        r.luts(),
+        r.ffs(),
+        r.carries(),
+        r.srls(),
+        r.dsps(),
+        t.elapsed(),
+        r.cells
+    );
+    assert_eq!(r.dsps(), 0, "no multiplier in the address generator");
+    assert!(bram >= 8, "the banks must be block RAM: {:?}", r.cells);
+}
