@@ -163,7 +163,12 @@ pub fn decide(ctx: &Ctx, cfg: &ArchConfig) -> Decided {
                 Err(r) => host(r),
             },
             Op::Clamp { activation } => match clamp_fold(ctx, i, *activation, &mut decisions, cfg) {
-                Ok(p) => (Decision::ClampFold, format!("folded into the output range of {}", g.nodes[p].name)),
+                Ok(p) => {
+                    if let Decision::Engine(proto) = &decisions[p] {
+                        details[p] = proto.summary.clone();
+                    }
+                    (Decision::ClampFold, format!("folded into the output range of {}", g.nodes[p].name))
+                }
                 Err(r) => host(r),
             },
             Op::Concat { axis, activation } => match concat_fold(ctx, i, *axis, *activation, &decisions) {
