@@ -5,4 +5,5 @@ pub mod delay;
 pub mod dma;
 pub mod im2col;
 pub mod pe;
+pub mod regs;
 pub mod requant;
