@@ -3,7 +3,8 @@
 //! Foundation (issue 3): the emission wrapper around rust-hdl 0.46 ([`emit`]), the checks with
 //! real tools ([`check`]), a Verilator harness for comparing RTL with Rust golden models
 //! ([`verilator`]), and the blocks ([`blocks`]): the processing element, the R x C systolic
-//! array and the per-channel requantiser, each with a pure Rust golden model beside it.
+//! array, the per-channel requantiser and the AXI4-Lite register file (generated from arch's
+//! register table), each with a pure Rust golden model beside it.
 
 pub mod axi_timing;
 pub mod blocks;
