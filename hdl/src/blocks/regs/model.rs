@@ -85,16 +85,17 @@ pub struct BankModel {
     irq: bool,
 }
 
+// The enums' `ALL` arrays list the variants in declaration order, so `as usize` indexes them.
 fn rw_index(reg: RwReg) -> usize {
-    RwReg::ALL.iter().position(|r| *r == reg).unwrap_or(0)
+    reg as usize
 }
 
 fn counter_index(c: Counter) -> usize {
-    Counter::ALL.iter().position(|x| *x == c).unwrap_or(0)
+    c as usize
 }
 
 fn pulse_index(p: Pulse) -> usize {
-    Pulse::ALL.iter().position(|x| *x == p).unwrap_or(0)
+    p as usize
 }
 
 impl BankModel {
@@ -225,6 +226,13 @@ mod tests {
 
     fn read(b: &mut BankModel, addr: u32, core: &CoreInputs) -> (u32, Resp) {
         b.edge(None, Some(addr), core).1.unwrap()
+    }
+
+    #[test]
+    fn enum_indices_follow_all() {
+        assert!(RwReg::ALL.iter().enumerate().all(|(i, r)| rw_index(*r) == i));
+        assert!(Counter::ALL.iter().enumerate().all(|(i, c)| counter_index(*c) == i));
+        assert!(Pulse::ALL.iter().enumerate().all(|(i, p)| pulse_index(*p) == i));
     }
 
     #[test]
