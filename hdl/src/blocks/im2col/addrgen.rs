@@ -123,9 +123,9 @@ pub struct Im2colAddrGen<const AW: usize> {
     p_mode: DFF<Bits<2>>,
     p_count: DFF<Bits<N>>,
     /// `ty`, `tx`, `used` of the pending tile.
-    mul_y: SeqMul<V>,
-    mul_x: SeqMul<V>,
-    mul_u: SeqMul<RB>,
+    mul_y: SeqMul<V, 8>,
+    mul_x: SeqMul<V, 8>,
+    mul_u: SeqMul<RB, 8>,
     done: Signal<Local, Bit>,
     busy: Signal<Local, Bit>,
     take: Signal<Local, Bit>,

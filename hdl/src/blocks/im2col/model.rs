@@ -11,6 +11,7 @@
 
 use super::addrgen::setup_cycles;
 use super::regs::{BlockMode, LayerRegs, TileCmd};
+use super::setup::LAYER_SETUP_CYCLES;
 use super::LATENCY;
 use std::collections::VecDeque;
 use systole_arch::plan::{expand_rows, pixel_coords, ConvGeometry, KTile, RowInput};
@@ -102,6 +103,8 @@ pub fn golden_rows(geom: &ConvGeometry, kt: &KTile, rows: usize, p: usize, input
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CycleInputs {
     pub en: bool,
+    /// Start the layer setup (the strides from the geometry fields).
+    pub setup: bool,
     pub start: bool,
     /// The command on the tile ports (sampled only with `start`).
     pub cmd: TileCmd,
@@ -119,6 +122,7 @@ pub struct Issue {
 /// Outputs after one rising edge.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CycleOutputs {
+    pub setup_busy: bool,
     pub ready: bool,
     pub idle: bool,
     pub valid: bool,
@@ -211,6 +215,8 @@ pub struct Im2colModel {
     pub rows: usize,
     pub addr_bits: usize,
     issue: IssueModel,
+    /// Enabled cycles of layer setup left.
+    setup_left: usize,
     /// The last `LATENCY - 1` enabled slots, oldest first.
     in_flight: VecDeque<Option<Issue>>,
     out: CycleOutputs,
@@ -224,6 +230,7 @@ impl Im2colModel {
             rows,
             addr_bits,
             issue: IssueModel::new(rows),
+            setup_left: 0,
             in_flight: std::iter::repeat_n(None, LATENCY - 1).collect(),
             out: CycleOutputs { ready: true, idle: true, rows: vec![0; rows], ..CycleOutputs::default() },
         }
@@ -239,6 +246,7 @@ impl Im2colModel {
     pub fn step(&mut self, inputs: &CycleInputs, buffer: &BufferModel) -> (Option<Issue>, CycleOutputs) {
         let issued = self.issue.step(inputs);
         if inputs.en {
+            self.setup_left = if inputs.setup { LAYER_SETUP_CYCLES } else { self.setup_left.saturating_sub(1) };
             self.in_flight.push_back(issued);
             let leaving = self.in_flight.pop_front().flatten();
             self.out.valid = leaving.is_some();
@@ -251,6 +259,7 @@ impl Im2colModel {
                 (self.out.first, self.out.last) = (false, false);
             }
         }
+        self.out.setup_busy = self.setup_left > 0;
         self.out.ready = self.issue.ready();
         self.out.idle = self.issue.idle();
         (issued, self.out.clone())

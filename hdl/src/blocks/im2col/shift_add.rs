@@ -1,5 +1,5 @@
-//! Sequential shift-and-add multiplication: `prod = acc0 + b * m`, `K` multiplier bits per
-//! step (`K` in 1, 2, 4, 8), `8 / K` steps for an 8-bit multiplier `b`.
+//! Sequential shift-and-add multiplication: `prod = acc0 + b * m` for a B-bit multiplier `b`,
+//! `K` multiplier bits per step (`K` in 1, 2, 4, 8), `B / K` steps.
 //!
 //! The address generator multiplies each tile's 8-bit kernel indices by per-layer strides in
 //! these steps while the previous tile streams, so its per-pixel path has adders only and the
@@ -13,7 +13,7 @@
 use rust_hdl::prelude::*;
 
 #[derive(LogicBlock)]
-pub struct SeqMul<const W: usize> {
+pub struct SeqMul<const W: usize, const B: usize> {
     pub clock: Signal<In, Clock>,
     pub en: Signal<In, Bit>,
     /// Start a product: the first step runs on `acc0`, `m0`, `b0` at this edge.
@@ -22,29 +22,29 @@ pub struct SeqMul<const W: usize> {
     pub step: Signal<In, Bit>,
     pub acc0: Signal<In, Bits<W>>,
     pub m0: Signal<In, Bits<W>>,
-    pub b0: Signal<In, Bits<8>>,
+    pub b0: Signal<In, Bits<B>>,
     /// `acc0 + (b0 mod 2^(K * steps)) * m0` after `steps` steps (modulo 2^W).
     pub prod: Signal<Out, Bits<W>>,
     zero: Constant<Bits<W>>,
     /// Shift of bit j's partial product: j.
     shift: Vec<Constant<Bits<W>>>,
     step_w: Constant<Bits<W>>,
-    step_8: Constant<Bits<8>>,
+    step_b: Constant<Bits<B>>,
     acc: DFF<Bits<W>>,
     m: DFF<Bits<W>>,
-    b: DFF<Bits<8>>,
+    b: DFF<Bits<B>>,
     src_m: Signal<Local, Bits<W>>,
-    src_b: Signal<Local, Bits<8>>,
+    src_b: Signal<Local, Bits<B>>,
     part: Vec<Signal<Local, Bits<W>>>,
     /// `chain[j]` = the accumulator plus the partial products below j.
     chain: Vec<Signal<Local, Bits<W>>>,
     _bits: usize,
 }
 
-impl<const W: usize> SeqMul<W> {
+impl<const W: usize, const B: usize> SeqMul<W, B> {
     /// A multiplier consuming `bits` (1, 2, 4 or 8) multiplier bits per step.
     pub fn new(bits: usize) -> Self {
-        assert!([1, 2, 4, 8].contains(&bits) && W > bits, "shift-add step of {bits} bits at width {W}");
+        assert!([1, 2, 4, 8].contains(&bits) && W > bits && B % bits == 0, "shift-add step of {bits} bits, {B} x {W}");
         Self {
             clock: Default::default(),
             en: Default::default(),
@@ -57,7 +57,7 @@ impl<const W: usize> SeqMul<W> {
             zero: Constant::new(0.into()),
             shift: (0..bits).map(|j| Constant::new((j as u64).into())).collect(),
             step_w: Constant::new((bits as u64).into()),
-            step_8: Constant::new((bits as u64).into()),
+            step_b: Constant::new((bits as u64).into()),
             acc: Default::default(),
             m: Default::default(),
             b: Default::default(),
@@ -70,7 +70,7 @@ impl<const W: usize> SeqMul<W> {
     }
 }
 
-impl<const W: usize> Logic for SeqMul<W> {
+impl<const W: usize, const B: usize> Logic for SeqMul<W, B> {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(self, clock, acc, m, b);
@@ -96,7 +96,7 @@ impl<const W: usize> Logic for SeqMul<W> {
                 self.acc.d.next = self.chain[j].val();
             }
             self.m.d.next = self.src_m.val() << self.step_w.val();
-            self.b.d.next = self.src_b.val() >> self.step_8.val();
+            self.b.d.next = self.src_b.val() >> self.step_b.val();
         }
         self.prod.next = self.acc.q.val();
     }

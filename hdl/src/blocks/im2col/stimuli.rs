@@ -13,6 +13,7 @@
 
 use super::model::{CycleInputs, IssueModel};
 use super::regs::{BlockMode, LayerRegs, TileCmd};
+use super::setup::LAYER_SETUP_CYCLES;
 use super::LATENCY;
 use crate::rng::Rng;
 use std::collections::VecDeque;
@@ -201,19 +202,34 @@ struct Builder<'a> {
     queued: VecDeque<KTile>,
     tile: Option<KTile>,
     since_issue: usize,
+    /// Enabled cycles of layer setup left.
+    setup_left: usize,
 }
 
 impl Builder<'_> {
     /// Emits one cycle presenting `command` (or garbage); returns whether it was accepted.
     fn cycle(&mut self, command: Option<(KTile, TileCmd)>, write: Option<(u32, Vec<u8>)>) -> bool {
+        self.cycle_with_setup(command, write, false).0
+    }
+
+    /// As [`Self::cycle`], optionally starting the layer setup; also returns `en`.
+    fn cycle_with_setup(
+        &mut self,
+        command: Option<(KTile, TileCmd)>,
+        write: Option<(u32, Vec<u8>)>,
+        setup: bool,
+    ) -> (bool, bool) {
         let en = !self.rng.chance(self.options.stall_percent);
+        if en {
+            self.setup_left = if setup { LAYER_SETUP_CYCLES } else { self.setup_left.saturating_sub(1) };
+        }
         let ready = self.issue.ready();
         let (start, cmd) = match command {
             Some((_, cmd)) => (true, cmd),
             // A start while not ready is ignored: garbage with it must change nothing.
             None => (!ready && self.rng.chance(self.options.busy_start_percent), garbage(self.rng)),
         };
-        let inputs = CycleInputs { en, start, cmd };
+        let inputs = CycleInputs { en, setup, start, cmd };
         let issued = self.issue.step(&inputs);
         if let Some(i) = issued {
             if i.first {
@@ -231,7 +247,7 @@ impl Builder<'_> {
             self.queued.push_back(kt);
         }
         self.cycles.push(StreamCycle { inputs, layer: self.layer, write });
-        accepted
+        (accepted, en)
     }
 }
 
@@ -255,21 +271,32 @@ pub fn stream(
         queued: VecDeque::new(),
         tile: None,
         since_issue: LATENCY,
+        setup_left: 0,
     };
     for (index, layer) in layers.iter().enumerate() {
         b.layer = index;
         // The input, by whole beats (bytes around the tensor in its first and last beat are
-        // random: the reader never unmasks them).
+        // random: the reader never unmasks them), while the layer setup runs.
         let base = layer.regs.act_base as usize;
         let first = base & !(beat_bytes - 1);
-        for addr in (first..base + layer.input.len()).step_by(beat_bytes) {
+        let mut beats = (first..base + layer.input.len()).step_by(beat_bytes).map(|addr| {
             let beat: Vec<u8> = (addr..addr + beat_bytes)
                 .map(|a| match a.checked_sub(base) {
                     Some(i) if i < layer.input.len() => layer.input[i],
-                    _ => b.rng.next_u64() as u8,
+                    _ => (layer.regs.zero_point ^ 0x5a).wrapping_add(a as u8),
                 })
                 .collect();
-            b.cycle(None, Some(((addr % capacity) as u32, beat)));
+            ((addr % capacity) as u32, beat)
+        });
+        let mut setup_started = false;
+        loop {
+            let beat = beats.next();
+            let last_beat = beat.is_none();
+            let (_, en) = b.cycle_with_setup(None, beat, !setup_started);
+            setup_started |= en;
+            if last_beat && setup_started && b.setup_left == 0 {
+                break;
+            }
         }
         // Each command as soon as the queue has room (or after a gap).
         for command in layer.commands() {

@@ -1,31 +1,35 @@
-//! The im2col reader: address generator + activation buffer read path, the activation source
-//! of the array (its `rows$r` feed the array's `a_in$r`, `row_first` its `tile_start`).
+//! The im2col reader: layer setup + address generator + activation buffer read path, the
+//! activation source of the array (its `rows$r` feed the array's `a_in$r`, `row_first` its
+//! `tile_start`). Its layer inputs are the descriptor's geometry fields.
 
 use super::addrgen::Im2colAddrGen;
 use super::read::ActRead;
-use super::regs::{Im2colError, COUNT_BITS, ROW_BITS, VIRT_BITS};
+use super::regs::{Im2colError, COUNT_BITS, ROW_BITS};
+use super::setup::LayerSetup;
 use crate::emit::Waiver;
 use rust_hdl::prelude::*;
-
-const V: usize = VIRT_BITS;
 
 #[derive(LogicBlock)]
 pub struct Im2colReader<const W: usize, const AW: usize> {
     pub clock: Signal<In, Clock>,
     pub en: Signal<In, Bit>,
-    // Layer registers (see `Im2colAddrGen`), and the zero point.
+    // Layer fields (descriptor), stable from `setup` until the layer's last pixel has left.
     pub act_base: Signal<In, Bits<AW>>,
-    pub out_w: Signal<In, Bits<16>>,
+    pub in_h: Signal<In, Bits<16>>,
+    pub in_w: Signal<In, Bits<16>>,
+    pub in_c: Signal<In, Bits<16>>,
     pub out_h: Signal<In, Bits<16>>,
-    pub row_bytes: Signal<In, Bits<V>>,
-    pub image_bytes: Signal<In, Bits<V>>,
-    pub step_x: Signal<In, Bits<V>>,
-    pub step_y: Signal<In, Bits<V>>,
-    pub dil_x: Signal<In, Bits<V>>,
-    pub dil_y: Signal<In, Bits<V>>,
-    pub org_x: Signal<In, Bits<V>>,
-    pub org_y: Signal<In, Bits<V>>,
+    pub out_w: Signal<In, Bits<16>>,
+    pub stride_h: Signal<In, Bits<8>>,
+    pub stride_w: Signal<In, Bits<8>>,
+    pub dilation_h: Signal<In, Bits<8>>,
+    pub dilation_w: Signal<In, Bits<8>>,
+    pub pad_top: Signal<In, Bits<8>>,
+    pub pad_left: Signal<In, Bits<8>>,
     pub zero_point: Signal<In, Bits<8>>,
+    /// Derive the layer's strides (`LayerSetup`); no command may be given while `setup_busy`.
+    pub setup: Signal<In, Bit>,
+    pub setup_busy: Signal<Out, Bit>,
     // Tile command.
     pub start: Signal<In, Bit>,
     pub mode: Signal<In, Bits<2>>,
@@ -46,6 +50,7 @@ pub struct Im2colReader<const W: usize, const AW: usize> {
     pub row_first: Signal<Out, Bit>,
     pub row_last: Signal<Out, Bit>,
     pub rows: Vec<Signal<Out, Bits<8>>>,
+    layer: LayerSetup,
     gen: Im2colAddrGen<AW>,
     read: ActRead<W, AW>,
     _rows: usize,
@@ -59,17 +64,20 @@ impl<const W: usize, const AW: usize> Im2colReader<W, AW> {
             clock: Default::default(),
             en: Default::default(),
             act_base: Default::default(),
-            out_w: Default::default(),
+            in_h: Default::default(),
+            in_w: Default::default(),
+            in_c: Default::default(),
             out_h: Default::default(),
-            row_bytes: Default::default(),
-            image_bytes: Default::default(),
-            step_x: Default::default(),
-            step_y: Default::default(),
-            dil_x: Default::default(),
-            dil_y: Default::default(),
-            org_x: Default::default(),
-            org_y: Default::default(),
+            out_w: Default::default(),
+            stride_h: Default::default(),
+            stride_w: Default::default(),
+            dilation_h: Default::default(),
+            dilation_w: Default::default(),
+            pad_top: Default::default(),
+            pad_left: Default::default(),
             zero_point: Default::default(),
+            setup: Default::default(),
+            setup_busy: Default::default(),
             start: Default::default(),
             mode: Default::default(),
             count: Default::default(),
@@ -87,6 +95,7 @@ impl<const W: usize, const AW: usize> Im2colReader<W, AW> {
             row_first: Default::default(),
             row_last: Default::default(),
             rows: (0..rows).map(|_| Default::default()).collect(),
+            layer: LayerSetup::default(),
             gen: Im2colAddrGen::new(rows),
             read,
             _rows: rows,
@@ -115,14 +124,27 @@ impl<const W: usize, const AW: usize> Logic for Im2colReader<W, AW> {
         self.gen.act_base.next = self.act_base.val();
         self.gen.out_w.next = self.out_w.val();
         self.gen.out_h.next = self.out_h.val();
-        self.gen.row_bytes.next = self.row_bytes.val();
-        self.gen.image_bytes.next = self.image_bytes.val();
-        self.gen.step_x.next = self.step_x.val();
-        self.gen.step_y.next = self.step_y.val();
-        self.gen.dil_x.next = self.dil_x.val();
-        self.gen.dil_y.next = self.dil_y.val();
-        self.gen.org_x.next = self.org_x.val();
-        self.gen.org_y.next = self.org_y.val();
+        self.layer.clock.next = self.clock.val();
+        self.layer.en.next = self.en.val();
+        self.layer.start.next = self.setup.val();
+        self.layer.in_h.next = self.in_h.val();
+        self.layer.in_w.next = self.in_w.val();
+        self.layer.in_c.next = self.in_c.val();
+        self.layer.stride_h.next = self.stride_h.val();
+        self.layer.stride_w.next = self.stride_w.val();
+        self.layer.dilation_h.next = self.dilation_h.val();
+        self.layer.dilation_w.next = self.dilation_w.val();
+        self.layer.pad_top.next = self.pad_top.val();
+        self.layer.pad_left.next = self.pad_left.val();
+        self.setup_busy.next = self.layer.busy.val();
+        self.gen.row_bytes.next = self.layer.row_bytes.val();
+        self.gen.image_bytes.next = self.layer.image_bytes.val();
+        self.gen.step_x.next = self.layer.step_x.val();
+        self.gen.step_y.next = self.layer.step_y.val();
+        self.gen.dil_x.next = self.layer.dil_x.val();
+        self.gen.dil_y.next = self.layer.dil_y.val();
+        self.gen.org_x.next = self.layer.org_x.val();
+        self.gen.org_y.next = self.layer.org_y.val();
         self.gen.start.next = self.start.val();
         self.gen.mode.next = self.mode.val();
         self.gen.count.next = self.count.val();
