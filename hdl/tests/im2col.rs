@@ -285,23 +285,25 @@ fn reader_r16_xilinx_resources() {
     if !check::tools_or_skip(&["yosys"], "im2col resources") {
         return;
     }
-    for (w, (design, path)) in [(64, emit::<64, 14>(16))] {
-        let t = std::time::Instant::now();
-        let r = synth_xilinx_with_brams(&path, &design.top);
-        let bram: u64 = r.cells.iter().filter(|(k, _)| k.starts_with("RAMB")).map(|(_, v)| v).sum();
-        println!(
-            "im2col reader R 16, W {w}, 16 KB: LUT {} FF {} RAMB18 {bram} CARRY4 {} SRL {} DSP {} ({:.1?}; {:?})",
-            r.luts(),
-            r.ffs(),
-            r.carries(),
-            r.srls(),
-            r.dsps(),
-            t.elapsed(),
-            r.cells
-        );
-        assert_eq!(r.dsps(), 0, "no multiplier anywhere");
-        assert_eq!(bram, 16, "one RAMB18 per 1 KB bank: {:?}", r.cells);
-    }
+    let (design, path) = emit::<64, 14>(16);
+    let t = std::time::Instant::now();
+    let r = synth_xilinx_with_brams(&path, &design.top);
+    let bram: u64 = r.cells.iter().filter(|(k, _)| k.starts_with("RAMB")).map(|(_, v)| v).sum();
+    println!(
+        "im2col reader R 16, W 64, 16 KB: LUT {} FF {} RAMB18 {bram} CARRY4 {} SRL {} DSP {} ({:.1?}; {:?})",
+        r.luts(),
+        r.ffs(),
+        r.carries(),
+        r.srls(),
+        r.dsps(),
+        t.elapsed(),
+        r.cells
+    );
+    assert_eq!(r.dsps(), 0, "no multiplier anywhere");
+    assert_eq!(bram, 16, "one RAMB18 per 1 KB bank: {:?}", r.cells);
+    // Today about 1.8k LUTs (generator ~0.95k, rotator + mask ~0.64k, bank addressing ~0.15k);
+    // a jump means logic crept in.
+    assert!(r.luts() <= 2500, "{:?}", r.cells);
 }
 
 /// The widest DMA beat (512 bits: 64 bytes, four per bank word at R = 16) and the narrowest

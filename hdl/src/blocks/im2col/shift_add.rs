@@ -44,7 +44,10 @@ pub struct SeqMul<const W: usize, const B: usize> {
 impl<const W: usize, const B: usize> SeqMul<W, B> {
     /// A multiplier consuming `bits` (1, 2, 4 or 8) multiplier bits per step.
     pub fn new(bits: usize) -> Self {
-        assert!([1, 2, 4, 8].contains(&bits) && W > bits && B % bits == 0, "shift-add step of {bits} bits, {B} x {W}");
+        assert!(
+            [1, 2, 4, 8].contains(&bits) && W > bits && B.is_multiple_of(bits),
+            "shift-add step of {bits} bits, {B} x {W}"
+        );
         Self {
             clock: Default::default(),
             en: Default::default(),
