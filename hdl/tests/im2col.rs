@@ -7,7 +7,8 @@
 mod common;
 
 use std::path::PathBuf;
-use systole_hdl::blocks::im2col::stimuli::{random_layer_bounded, stream, Stream, StreamOptions};
+use systole_arch::plan::{expand_rows, pixel_coords, tile_base_offset, RowInput};
+use systole_hdl::blocks::im2col::stimuli::{random_layer_bounded, stream, Layer, Stream, StreamOptions, StreamPixel};
 use systole_hdl::blocks::im2col::{golden_rows, BufferModel, Im2colModel, Im2colReader, LATENCY};
 use systole_hdl::check;
 use systole_hdl::emit::Design;
@@ -132,8 +133,65 @@ impl Ports {
     }
 }
 
+/// What the checked pixels exercised (from arch's expansion, not from the RTL).
+#[derive(Debug, Default)]
+struct Coverage {
+    pixels: usize,
+    /// Some rows padding, some input.
+    partial_padding: usize,
+    /// Every used row padding.
+    all_padding: usize,
+    /// Rows beyond the run (`r >= nx * nc`).
+    idle_rows: usize,
+    /// Whole-pixel runs of several kernel columns (`nx > 1`).
+    multi_column: usize,
+    /// Runs starting off a bank boundary / crossing the buffer's end.
+    unaligned: usize,
+    wrapping: usize,
+    /// Pixels of the second image of a batch, first pixels of a later pixel block.
+    second_image: usize,
+    later_block_starts: usize,
+    /// One-pixel tiles (shorter than the tile setup: the queue's bubbles).
+    one_pixel_tiles: usize,
+}
+
+impl Coverage {
+    fn add(&mut self, rows: usize, l: &Layer, px: &StreamPixel) {
+        let expanded = expand_rows(&l.geom, &px.tile, rows, px.p);
+        let input = expanded.iter().filter(|r| matches!(r, RowInput::Pixel { .. })).count();
+        let padding = expanded.iter().filter(|r| matches!(r, RowInput::Padding)).count();
+        let base = (i64::from(l.regs.act_base) + tile_base_offset(&l.geom, &px.tile, px.p)).rem_euclid(1 << AW);
+        self.pixels += 1;
+        self.partial_padding += usize::from(input > 0 && padding > 0);
+        self.all_padding += usize::from(input == 0 && padding > 0);
+        self.idle_rows += usize::from(px.tile.used_rows() < rows);
+        self.multi_column += usize::from(px.tile.nx > 1);
+        self.unaligned += usize::from(input > 0 && base % rows as i64 != 0);
+        self.wrapping += usize::from(input > 0 && base + px.tile.used_rows() as i64 > 1 << AW);
+        self.second_image += usize::from(pixel_coords(&l.geom, px.p).0 > 0);
+        self.later_block_starts += usize::from(px.first && px.p > 0);
+        self.one_pixel_tiles += usize::from(px.first && px.last);
+    }
+
+    /// Every case at least `floor` times.
+    fn assert_floor(&self, floor: usize) {
+        let cases = [
+            self.partial_padding,
+            self.all_padding,
+            self.idle_rows,
+            self.multi_column,
+            self.unaligned,
+            self.wrapping,
+            self.second_image,
+            self.later_block_starts,
+            self.one_pixel_tiles,
+        ];
+        assert!(cases.iter().all(|&n| n >= floor), "coverage below {floor}: {self:?}");
+    }
+}
+
 /// Simulates `stream` and checks it two ways; returns the number of pixels checked.
-fn check_stream(sim: &Simulator, rows: usize, stream: &Stream) -> usize {
+fn check_stream(sim: &Simulator, rows: usize, stream: &Stream, coverage: &mut Coverage) -> usize {
     let ports = Ports::new(sim, rows);
     let outputs = sim.run(&ports.vectors(stream)).expect("simulate");
     assert_eq!(outputs.len(), stream.cycles.len());
@@ -184,6 +242,7 @@ fn check_stream(sim: &Simulator, rows: usize, stream: &Stream) -> usize {
         assert_eq!((out[ports.first] != 0, out[ports.last] != 0), (px.first, px.last), "{what}: flags");
         let golden = golden_rows(&l.geom, &px.tile, rows, px.p, &l.input, l.regs.zero_point);
         assert_eq!(rows_of(out), golden, "{what}");
+        coverage.add(rows, l, px);
     }
     // A stalled cycle holds the outputs: count the edges that loaded a valid pixel.
     let valid = outputs.iter().zip(&stream.cycles).filter(|(o, c)| c.inputs.en && o[ports.valid] != 0).count();
@@ -203,7 +262,7 @@ fn cosim(rows: usize, seed: u64, layers: usize) {
     let sim = common::simulator(&design);
     println!("R {rows}: simulator {:.1?} (cached: {})", t.elapsed(), sim.cached);
     let mut rng = Rng(seed);
-    let mut checked = 0;
+    let mut coverage = Coverage::default();
     for options in [
         StreamOptions::default(),
         StreamOptions { stall_percent: 0, gap_percent: 0, busy_start_percent: 0 },
@@ -211,10 +270,11 @@ fn cosim(rows: usize, seed: u64, layers: usize) {
     ] {
         let layers = (0..layers).map(|_| random_layer_bounded(&mut rng, rows, AW, 3000)).collect();
         let stream = stream(&mut rng, layers, rows, W / 8, AW, options);
-        checked += check_stream(&sim, rows, &stream);
+        check_stream(&sim, rows, &stream, &mut coverage);
         println!("R {rows}: {} cycles simulated and checked at {:.1?}", stream.cycles.len(), t.elapsed());
     }
-    println!("R {rows}: {checked} pixels of {} layers checked", 3 * layers);
+    println!("R {rows}: {} layers, {coverage:?}", 3 * layers);
+    coverage.assert_floor(10);
 }
 
 fn tools() -> bool {

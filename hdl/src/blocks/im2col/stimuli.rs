@@ -92,8 +92,8 @@ pub fn random_geometry(rng: &mut Rng, rows: usize, max_bytes: usize) -> ConvGeom
         };
         let g = ConvGeometry {
             batch: small(rng, 2),
-            in_h: small(rng, 7),
-            in_w: small(rng, 8),
+            in_h: 1 + small(rng, 7),
+            in_w: 1 + small(rng, 8),
             in_c,
             out_c,
             kernel,
@@ -117,7 +117,12 @@ pub fn random_layer_bounded(rng: &mut Rng, rows: usize, addr_bits: usize, max_is
         let cols = rng.pick(&[1u32, 2, 4, 8, 16]);
         let cfg = ArchConfig { psum_depth: 1 + rng.below(24) as u32, ..ArchConfig::new("t", rows as u32, cols) };
         let zero_point = rng.next_u64() as u8;
-        let act_base = rng.below(capacity as u64);
+        // Often straddling the buffer's end, so runs wrap around it.
+        let act_base = if rng.chance(40) {
+            (capacity - 1 - rng.below(geom.input_bytes() as u64) as usize) as u64
+        } else {
+            rng.below(capacity as u64)
+        };
         let regs = LayerRegs::new(&geom, act_base, zero_point, addr_bits).expect("test layers fit");
         // Never the zero point: a mask bit that is wrong always shows.
         let input = (0..geom.input_bytes()).map(|_| zero_point.wrapping_add(1 + rng.below(255) as u8)).collect();
