@@ -114,9 +114,59 @@ fn harness_source(design: &Design, inputs: &[Port], outputs: &[Port]) -> String 
     s
 }
 
-fn verilator_version() -> Result<String, SimError> {
+pub(crate) fn verilator_version() -> Result<String, SimError> {
     let out = Command::new("verilator").arg("--version").output().map_err(|_| SimError::ToolMissing)?;
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// Builds `design` with Verilator together with the C++ `sources` (file name, text; the first
+/// is the harness with `main`), or reuses the build cached under `cache_root/verilator/`. The
+/// cache key covers the Verilog, every source and the Verilator version; `tag` separates
+/// harness families of the same top. Returns the executable and whether it came from the cache.
+pub(crate) fn build_cached(
+    design: &Design,
+    cache_root: &Path,
+    tag: &str,
+    sources: &[(&str, &str)],
+    version: &str,
+) -> Result<(PathBuf, bool), SimError> {
+    let mut parts: Vec<&str> = vec![&design.verilog];
+    parts.extend(sources.iter().map(|(_, text)| *text));
+    parts.push(version);
+    let key = fnv1a(&parts);
+    let dir = cache_root.join("verilator").join(format!("{}-{tag}{key:016x}", design.top));
+    let exe = dir.join("obj").join("sim");
+    if exe.is_file() {
+        return Ok((exe, true));
+    }
+    // Build beside the final place and rename, so concurrent test binaries never see a
+    // half-built directory.
+    let staging = dir.with_extension(format!("tmp{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    std::fs::create_dir_all(&staging).map_err(io_err(&staging))?;
+    let path = design.write_to(&staging).map_err(|e| SimError::Run(e.to_string()))?;
+    for (name, text) in sources {
+        let file = staging.join(name);
+        std::fs::write(&file, text).map_err(io_err(&file))?;
+    }
+    let harness = sources.first().map_or("harness.cpp", |(name, _)| *name);
+    let out = Command::new("verilator")
+        .args(["--cc", "--exe", "--build", "-j", "2", "--Mdir", "obj", "-o", "sim", "-CFLAGS", "-O2", "--top-module"])
+        .arg(&design.top)
+        .arg(path.file_name().unwrap_or_default())
+        .arg(harness)
+        .current_dir(&staging)
+        .output()
+        .map_err(|_| SimError::ToolMissing)?;
+    if !out.status.success() {
+        let log = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        return Err(SimError::Build { dir: staging, log });
+    }
+    if std::fs::rename(&staging, &dir).is_err() && !exe.is_file() {
+        return Err(SimError::Build { dir: staging, log: "could not move the build into the cache".into() });
+    }
+    let _ = std::fs::remove_dir_all(&staging);
+    Ok((exe, false))
 }
 
 impl Simulator {
@@ -134,37 +184,8 @@ impl Simulator {
             design.ports.iter().filter(|p| p.direction == Direction::Input && p.name != CLOCK).cloned().collect();
         let outputs: Vec<Port> = design.ports.iter().filter(|p| p.direction == Direction::Output).cloned().collect();
         let harness = harness_source(design, &inputs, &outputs);
-        let key = fnv1a(&[&design.verilog, &harness, &version]);
-        let dir = cache_root.join("verilator").join(format!("{}-{key:016x}", design.top));
-        let exe = dir.join("obj").join("sim");
-        if exe.is_file() {
-            return Ok(Simulator { exe, inputs, outputs, cached: true });
-        }
-        // Build beside the final place and rename, so concurrent test binaries never see a
-        // half-built directory.
-        let staging = dir.with_extension(format!("tmp{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&staging);
-        std::fs::create_dir_all(&staging).map_err(io_err(&staging))?;
-        let path = design.write_to(&staging).map_err(|e| SimError::Run(e.to_string()))?;
-        let cpp = staging.join("harness.cpp");
-        std::fs::write(&cpp, harness).map_err(io_err(&cpp))?;
-        let out = Command::new("verilator")
-            .args(["--cc", "--exe", "--build", "-j", "2", "--Mdir", "obj", "-o", "sim", "--top-module"])
-            .arg(&design.top)
-            .arg(path.file_name().unwrap_or_default())
-            .arg("harness.cpp")
-            .current_dir(&staging)
-            .output()
-            .map_err(|_| SimError::ToolMissing)?;
-        if !out.status.success() {
-            let log = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-            return Err(SimError::Build { dir: staging, log });
-        }
-        if std::fs::rename(&staging, &dir).is_err() && !exe.is_file() {
-            return Err(SimError::Build { dir: staging, log: "could not move the build into the cache".into() });
-        }
-        let _ = std::fs::remove_dir_all(&staging);
-        Ok(Simulator { exe, inputs, outputs, cached: false })
+        let (exe, cached) = build_cached(design, cache_root, "", &[("harness.cpp", &harness)], &version)?;
+        Ok(Simulator { exe, inputs, outputs, cached })
     }
 
     /// Index of input `name` in a stimulus vector.

@@ -13,6 +13,7 @@ use crate::axi_timing::dram::{fold, AddrSignals, DramConfig, DramModel, MasterSi
 use crate::axi_timing::stall::CHANNELS;
 use crate::axi_timing::BusWidth;
 use crate::emit::Design;
+use crate::verilator::{build_cached, verilator_version, SimError};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -38,6 +39,18 @@ pub enum CosimError {
     MemorySize { got: usize, want: u64 },
     #[error("I/O on {path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
+}
+
+/// The shared Verilator build reports in its own error type; the co-simulator keeps its own.
+impl From<SimError> for CosimError {
+    fn from(e: SimError) -> Self {
+        match e {
+            SimError::ToolMissing => CosimError::ToolMissing,
+            SimError::Build { dir, log } => CosimError::Build { dir, log },
+            SimError::Io { path, source } => CosimError::Io { path, source },
+            other => CosimError::Run(other.to_string()),
+        }
+    }
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> CosimError + '_ {
@@ -116,18 +129,6 @@ pub struct Cosim {
     pub cached: bool,
 }
 
-/// 64-bit FNV-1a over the parts (as `crate::verilator`'s cache key).
-fn fnv1a(parts: &[&str]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for part in parts {
-        for byte in part.bytes().chain(std::iter::once(0)) {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-    hash
-}
-
 fn dut_header(top: &str, bus: BusWidth) -> String {
     let bytes = bus.beat_bytes();
     let strb = if bytes >= 64 { u64::MAX } else { (1u64 << bytes) - 1 };
@@ -151,55 +152,11 @@ impl Cosim {
             .ok()
             .and_then(|w| BusWidth::new(w).ok())
             .ok_or(CosimError::NotDma { top: design.top.clone(), port: "rd_out_data (64..512 bits)" })?;
-        let out = Command::new("verilator").arg("--version").output().map_err(|_| CosimError::ToolMissing)?;
-        let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let version = verilator_version()?;
         let header = dut_header(&design.top, bus);
-        let key = fnv1a(&[&design.verilog, HARNESS, &header, &version]);
-        let dir = cache_root.join("verilator").join(format!("{}-cosim-{key:016x}", design.top));
-        let exe = dir.join("obj").join("sim");
-        if exe.is_file() {
-            return Ok(Cosim { exe, bus, cached: true });
-        }
-        // Build beside the final place and rename, so concurrent test binaries never see a
-        // half-built directory.
-        let staging = dir.with_extension(format!("tmp{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&staging);
-        std::fs::create_dir_all(&staging).map_err(io_err(&staging))?;
-        let path = design.write_to(&staging).map_err(|e| CosimError::Run(e.to_string()))?;
-        for (name, text) in [("harness.cpp", HARNESS), ("dut.h", header.as_str())] {
-            let file = staging.join(name);
-            std::fs::write(&file, text).map_err(io_err(&file))?;
-        }
-        let out = Command::new("verilator")
-            .args([
-                "--cc",
-                "--exe",
-                "--build",
-                "-j",
-                "2",
-                "--Mdir",
-                "obj",
-                "-o",
-                "sim",
-                "-CFLAGS",
-                "-O2",
-                "--top-module",
-            ])
-            .arg(&design.top)
-            .arg(path.file_name().unwrap_or_default())
-            .arg("harness.cpp")
-            .current_dir(&staging)
-            .output()
-            .map_err(|_| CosimError::ToolMissing)?;
-        if !out.status.success() {
-            let log = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-            return Err(CosimError::Build { dir: staging, log });
-        }
-        if std::fs::rename(&staging, &dir).is_err() && !exe.is_file() {
-            return Err(CosimError::Build { dir: staging, log: "could not move the build into the cache".into() });
-        }
-        let _ = std::fs::remove_dir_all(&staging);
-        Ok(Cosim { exe, bus, cached: false })
+        let sources = [("harness.cpp", HARNESS), ("dut.h", header.as_str())];
+        let (exe, cached) = build_cached(design, cache_root, "cosim-", &sources, &version)?;
+        Ok(Cosim { exe, bus, cached })
     }
 
     /// Runs one stimulus to completion (or `max_cycles`).
