@@ -12,14 +12,17 @@
 //! * [`workload`], [`resources`], [`sizing`], [`report`]: what a graph asks of the engine,
 //!   heuristic FPGA resource costs, the choice of an `ArchConfig` under a budget, its Markdown.
 
+pub mod axi_timing;
 pub mod config;
 pub mod cycles;
 pub mod descriptor;
 pub mod gen;
 pub mod plan;
+pub mod regfile;
 pub mod regmap;
 pub mod report;
 pub mod resources;
+pub mod rng;
 pub mod sizing;
 pub mod workload;
 

@@ -6,9 +6,10 @@
 //! array, the per-channel requantiser and the AXI4-Lite register file (generated from arch's
 //! register table), each with a pure Rust golden model beside it.
 
-pub mod axi_timing;
+/// Moved to `systole-arch` (the cycle model uses it without rust-hdl); re-exported for the blocks.
+pub use systole_arch::axi_timing;
 pub mod blocks;
 pub mod check;
 pub mod emit;
-pub mod rng;
+pub use systole_arch::rng;
 pub mod verilator;

@@ -20,7 +20,7 @@
 //! * `irq` (registered) = `CONTROL.IRQ_ENABLE && IRQ_STATUS != 0`, both after the edge.
 
 use super::layout::{CoreWord, Counter, Pulse, RegLayout, Resp, Role, RwReg};
-use systole_arch::regmap::{PROGRAM_COUNT_COUNT, REG_WINDOW_BYTES};
+use crate::regmap::{PROGRAM_COUNT_COUNT, REG_WINDOW_BYTES};
 
 /// Core-side inputs during one cycle (sampled at its rising edge).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -213,8 +213,8 @@ impl BankModel {
 mod tests {
     use super::super::layout::Unmapped;
     use super::*;
-    use systole_arch::regmap;
-    use systole_arch::ArchConfig;
+    use crate::regmap;
+    use crate::ArchConfig;
 
     fn bank() -> BankModel {
         BankModel::new(RegLayout::new(&ArchConfig::new("t", 16, 8), Unmapped::ReadZero).unwrap())

@@ -1,4 +1,4 @@
-//! What each register of arch's table ([`systole_arch::regmap::REGISTERS`]) is in hardware.
+//! What each register of arch's table ([`crate::regmap::REGISTERS`]) is in hardware.
 //!
 //! The table gives offsets, access, reset values and fields; it does not say who drives a
 //! read-only register (a constant of the build, or the core). That binding lives here, keyed by
@@ -12,8 +12,8 @@
 //!
 //! Nothing here depends on rust-hdl: the golden model and the cycle model use it as is.
 
-use systole_arch::regmap::{self, Access, Field, Register, REGISTERS, REG_WINDOW_BYTES};
-use systole_arch::{ArchConfig, ConfigError};
+use crate::regmap::{self, Access, Field, Register, REGISTERS, REG_WINDOW_BYTES};
+use crate::{ArchConfig, ConfigError};
 use thiserror::Error;
 
 /// Address bits of the AXI4-Lite port: the register window is `2^ADDR_BITS` bytes.
