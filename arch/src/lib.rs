@@ -24,6 +24,7 @@ pub mod report;
 pub mod resources;
 pub mod rng;
 pub mod sizing;
+pub mod timing;
 pub mod workload;
 
 pub use config::{ArchConfig, ConfigError, PostOps, RequantModes, ARCH_VERSION};

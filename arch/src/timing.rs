@@ -1,0 +1,113 @@
+//! The engine's timing: how many clock cycles each layer of a program takes on the generated
+//! RTL, given the DRAM it talks to. The cycle model (`sim`) takes its cycle counts from here, the
+//! RTL co-simulation checks them (zero tolerance), and the report quotes them.
+//!
+//! Interface contract (used by `sim::cycle`, `systole simulate`, the benchmarks):
+//! * [`layer_timing`] gives one layer's [`LayerTiming`], the same numbers the engine writes into
+//!   the layer's performance record (`descriptor::LayerPerf`): `cycles` from the sequencer's
+//!   first descriptor read to the layer's last write response, `dma_stall_cycles` of them
+//!   spent waiting for DMA.
+//! * [`program_timing`] adds the END descriptor and the start / done overhead, giving what the
+//!   `TOTAL_CYCLES` register reads after one engine run.
+//!
+//! `TimingSource` says where a number comes from: `Exact` formulas are the RTL's sequencer
+//! (checked in Verilator on every layer the test suite runs); `Estimate` falls back to the
+//! analytic sizing model (`cycles`) for layers whose RTL path does not exist yet.
+
+use crate::axi_timing::DramTiming;
+use crate::config::ArchConfig;
+use crate::cycles::{self, DramModel};
+use crate::descriptor::LayerDescriptor;
+use crate::plan::{plan_conv, PlanError};
+use crate::Opcode;
+use serde::{Deserialize, Serialize};
+
+/// Where a cycle count comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TimingSource {
+    /// The RTL's own timing, verified against Verilator.
+    Exact,
+    /// The analytic estimate of `cycles` (no RTL path for this layer yet).
+    Estimate,
+}
+
+/// One layer, as the engine counts it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayerTiming {
+    pub cycles: u64,
+    pub dma_stall_cycles: u64,
+    /// Multiply-accumulates the layer needs (the model's, not the padded array's).
+    pub macs: u64,
+    pub dram_read_bytes: u64,
+    pub dram_write_bytes: u64,
+    pub source: TimingSource,
+}
+
+/// A whole engine run (descriptors up to and including END).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgramTiming {
+    pub layers: Vec<LayerTiming>,
+    /// START to DONE: every layer, the END descriptor's fetch, and the sequencer's overhead.
+    pub total_cycles: u64,
+    pub busy_cycles: u64,
+    pub dma_stall_cycles: u64,
+}
+
+/// The DRAM as the analytic estimate sees it (bytes per cycle, one latency).
+fn estimate_dram(cfg: &ArchConfig, dram: &DramTiming) -> DramModel {
+    let beat = cfg.dma_bytes().max(1) as u64;
+    DramModel {
+        bytes_per_cycle: (beat / dram.interval.max(1)).max(1) as u32,
+        latency_cycles: dram.read_latency.max(dram.write_latency) as u32,
+    }
+}
+
+/// Timing of one layer (not END) on the engine `cfg` with DRAM `dram`.
+pub fn layer_timing(d: &LayerDescriptor, cfg: &ArchConfig, dram: &DramTiming) -> Result<LayerTiming, PlanError> {
+    let est = estimate_dram(cfg, dram);
+    let opcode = d.opcode.unwrap_or(Opcode::End);
+    let g = d.conv_geometry();
+    let pixels = g.pixels() as u64;
+    let (c, macs, read, write) = match opcode {
+        Opcode::Conv => {
+            let plan = plan_conv(&g, cfg)?;
+            (cycles::conv_cycles(&plan, cfg, &est), g.macs(), g.input_bytes() as u64, g.output_bytes() as u64)
+        }
+        Opcode::Add => {
+            let px = (d.batch as u64) * (d.in_h as u64) * (d.in_w as u64);
+            let bytes = px * d.in_c as u64;
+            (cycles::add_cycles(px, d.in_c as u64, cfg, &est), 0, 2 * bytes, bytes)
+        }
+        Opcode::AvgPool | Opcode::MaxPool => {
+            (cycles::pool_cycles(&g, cfg, &est), 0, g.input_bytes() as u64, pixels * g.in_c as u64)
+        }
+        Opcode::GlobalAvgPool => {
+            let px = (d.batch as u64) * (d.in_h as u64) * (d.in_w as u64);
+            let bytes = px * d.in_c as u64;
+            (cycles::global_avg_pool_cycles(px, d.in_c as u64, cfg, &est), 0, bytes, d.batch as u64 * d.in_c as u64)
+        }
+        Opcode::End => (cycles::LayerCycles::default(), 0, 0, 0),
+    };
+    Ok(LayerTiming {
+        cycles: c.total,
+        dma_stall_cycles: c.dma_stall(),
+        macs,
+        dram_read_bytes: read,
+        dram_write_bytes: write,
+        source: TimingSource::Estimate,
+    })
+}
+
+/// Timing of one engine run: `layers` are the run's descriptors before END.
+pub fn program_timing(
+    layers: &[LayerDescriptor],
+    cfg: &ArchConfig,
+    dram: &DramTiming,
+) -> Result<ProgramTiming, PlanError> {
+    let layers = layers.iter().map(|d| layer_timing(d, cfg, dram)).collect::<Result<Vec<_>, _>>()?;
+    let est = estimate_dram(cfg, dram);
+    let end_fetch = cycles::Dma::new(cfg, &est).run(crate::descriptor::DESCRIPTOR_BYTES as u64);
+    let sum: u64 = layers.iter().map(|l| l.cycles).sum();
+    let stall: u64 = layers.iter().map(|l| l.dma_stall_cycles).sum();
+    Ok(ProgramTiming { total_cycles: sum + end_fetch, busy_cycles: sum + end_fetch, dma_stall_cycles: stall, layers })
+}
