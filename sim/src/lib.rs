@@ -5,9 +5,13 @@
 //!   params out of a byte-addressed DRAM and running the ENGINE.md tile loop nest; host steps
 //!   with the model crate's kernels. It is the value path the cycle model will reuse.
 //!
-//! The cycle-level model and the Verilator harness (issue 4) will implement
-//! `systole_host::Device` on top of it.
+//! * [`engine`]: the [`EngineModel`] interface (one engine run on device memory) that the
+//!   simulated device front end (registers, START/DONE/IRQ) hosts; the cycle model and the
+//!   Verilator RTL implement it.
 
+pub mod engine;
 pub mod functional;
+
+pub use engine::{EngineModel, LayerStats, RunFailure, RunStats};
 
 pub use functional::{FunctionalModel, SimError};
