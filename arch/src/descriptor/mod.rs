@@ -175,6 +175,8 @@ pub enum DescriptorError {
     Plan { opcode: &'static str, reason: String },
     #[error("{opcode} descriptor needs {what}, which this ArchConfig does not have")]
     Unsupported { opcode: &'static str, what: &'static str },
+    #[error("{opcode} input of {bytes} bytes does not fit the activation buffer ({buffer} bytes): the layer must run on the host or the engine be generated with a larger buffer")]
+    InputTooLarge { opcode: &'static str, bytes: u64, buffer: u32 },
     #[error("{opcode} parameter record: {reason}")]
     PostParams { opcode: &'static str, reason: String },
 }
@@ -417,6 +419,18 @@ impl LayerDescriptor {
 
 /// Checks a (valid) descriptor against an engine: the requant mode and post-op unit it needs are
 /// present, and a CONV's tile fields are those of [`plan_conv`] for `cfg`.
+/// Bytes of the input a layer holds in the activation buffer while it runs (ENGINE.md: a
+/// windowed layer's whole input must fit; row-band streaming is not built yet), `None` for
+/// layers that stream their inputs (ADD, GLOBAL_AVG_POOL, END).
+pub fn buffered_input_bytes(d: &LayerDescriptor) -> Option<u64> {
+    match d.opcode? {
+        Opcode::Conv | Opcode::AvgPool | Opcode::MaxPool => {
+            Some(d.batch as u64 * d.in_h as u64 * d.in_w as u64 * d.in_c as u64)
+        }
+        Opcode::Add | Opcode::GlobalAvgPool | Opcode::End => None,
+    }
+}
+
 pub fn check_against_config(d: &LayerDescriptor, cfg: &ArchConfig) -> Result<(), DescriptorError> {
     let Some(opcode) = d.opcode else { return Err(DescriptorError::BadOpcode { found: 0 }) };
     let name = opcode.name();
@@ -433,6 +447,11 @@ pub fn check_against_config(d: &LayerDescriptor, cfg: &ArchConfig) -> Result<(),
         Opcode::MaxPool if !p.max_pool => return unsupported("the max-pool unit"),
         Opcode::GlobalAvgPool if !p.global_avg_pool => return unsupported("the global average-pool unit"),
         _ => {}
+    }
+    if let Some(bytes) = buffered_input_bytes(d) {
+        if bytes > cfg.act_buffer_bytes as u64 {
+            return Err(DescriptorError::InputTooLarge { opcode: name, bytes, buffer: cfg.act_buffer_bytes });
+        }
     }
     if opcode != Opcode::Conv {
         return Ok(());

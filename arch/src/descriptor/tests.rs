@@ -267,3 +267,27 @@ proptest! {
         let _ = decode(&words);
     }
 }
+
+#[test]
+fn windowed_layers_must_fit_the_activation_buffer() {
+    let post_ops = crate::PostOps { add: true, avg_pool: true, max_pool: true, global_avg_pool: true };
+    let cfg = ArchConfig { act_buffer_bytes: 64, post_ops, ..ArchConfig::new("t", 8, 8) };
+    let mut d = LayerDescriptor {
+        opcode: Some(Opcode::MaxPool),
+        batch: 1,
+        in_h: 4,
+        in_w: 4,
+        in_c: 4,
+        ..LayerDescriptor::default()
+    };
+    assert_eq!(buffered_input_bytes(&d), Some(64));
+    assert!(!matches!(check_against_config(&d, &cfg), Err(DescriptorError::InputTooLarge { .. })));
+    d.in_c = 5;
+    assert_eq!(
+        check_against_config(&d, &cfg),
+        Err(DescriptorError::InputTooLarge { opcode: "MAX_POOL", bytes: 80, buffer: 64 })
+    );
+    // ADD streams both inputs: no buffer limit.
+    d.opcode = Some(Opcode::Add);
+    assert_eq!(buffered_input_bytes(&d), None);
+}

@@ -13,7 +13,8 @@ use super::gather::{compose, is_identity, row_order, transpose_map};
 use super::post::{build_add, build_global_pool, build_pool};
 use super::proto::{quant_of, Proto, Reason};
 use std::rc::Rc;
-use systole_arch::ArchConfig;
+use systole_arch::descriptor::check_against_config;
+use systole_arch::{ArchConfig, DescriptorError};
 use systole_model::ir::{Graph, Node, Op, Padding2d, TensorId};
 use systole_model::quant::{activation_range, storage_range};
 
@@ -76,6 +77,17 @@ impl<'g> Ctx<'g> {
 
 /// The engine layer of a MAC / post-op node on its own, `None` for other ops.
 fn intrinsic(ctx: &Ctx, node: &Node, cfg: &ArchConfig) -> Option<Result<Proto, Reason>> {
+    // A layer the built engine cannot hold (input larger than the activation buffer) runs on
+    // the host, with the reason in the partition table.
+    intrinsic_layer(ctx, node, cfg).map(|r| {
+        r.and_then(|p| match check_against_config(&p.desc, cfg) {
+            Err(e @ DescriptorError::InputTooLarge { .. }) => Err(e.to_string()),
+            _ => Ok(p),
+        })
+    })
+}
+
+fn intrinsic_layer(ctx: &Ctx, node: &Node, cfg: &ArchConfig) -> Option<Result<Proto, Reason>> {
     let g = ctx.graph;
     let post = &cfg.post_ops;
     Some(match &node.op {

@@ -171,3 +171,17 @@ fn graphs_the_reference_rejects_are_errors() {
     let bad = ArchConfig { rows: 0, ..full() };
     assert!(matches!(lower(&conv_graph(Numerics::Tflite).0, &bad), Err(LowerError::Config(_))));
 }
+
+#[test]
+fn inputs_larger_than_the_activation_buffer_run_on_the_host() {
+    let (mut g, _, y) = conv_graph(Numerics::Tflite);
+    g.outputs.push(y);
+    // The input is 1 x 4 x 4 x 2 = 32 bytes: a 32-byte buffer holds it, a 24-byte one does not.
+    let fits = ArchConfig { act_buffer_bytes: 32, ..full() };
+    assert_eq!(row(&lower(&g, &fits).unwrap(), "conv").placement, Placement::Engine);
+    let small = ArchConfig { act_buffer_bytes: 24, ..full() };
+    let l = lower(&g, &small).unwrap();
+    let conv = row(&l, "conv");
+    assert_eq!(conv.placement, Placement::Host);
+    assert!(conv.detail.contains("32 bytes does not fit the activation buffer (24 bytes)"), "{}", conv.detail);
+}
