@@ -6,7 +6,7 @@
 //! hold it. Cycle numbers come from [`crate::cycles`], resources from the heuristics of
 //! [`crate::resources`].
 
-use crate::config::{sanitize_name, ArchConfig, ConfigError, RequantModes, DMA_DATA_BITS};
+use crate::config::{sanitize_name, ArchConfig, ConfigError, PostOps, RequantModes, DMA_DATA_BITS};
 use crate::cycles::{
     add_cycles, conv_cycles, global_avg_pool_cycles, pool_cycles, scalesim_ws_cycles, DramModel, LayerCycles,
 };
@@ -63,6 +63,9 @@ pub struct SizingOptions {
     pub dram: Option<DramModel>,
     /// How many runner-up shapes the report lists.
     pub alternatives: usize,
+    /// Post-op units the generator can build: layers needing another unit are sized as host
+    /// layers (and the chosen config does not claim the unit).
+    pub post_ops_available: PostOps,
 }
 
 impl Default for SizingOptions {
@@ -73,6 +76,7 @@ impl Default for SizingOptions {
             dma_bits: DMA_DATA_BITS.to_vec(),
             dram: None,
             alternatives: 3,
+            post_ops_available: PostOps { add: true, avg_pool: true, max_pool: true, global_avg_pool: true },
         }
     }
 }
@@ -233,9 +237,26 @@ fn act_bytes_needed(work: &[LayerWork]) -> u64 {
         .unwrap_or(0)
 }
 
+/// Marks post-op layers whose unit is not `available` as host layers.
+fn restrict_to_units(work: &mut [LayerWork], available: &PostOps) {
+    for l in work.iter_mut().filter(|l| l.placement == Placement::Engine) {
+        let has_unit = match &l.work {
+            Work::Add { .. } => available.add,
+            Work::Pool { max: true, .. } => available.max_pool,
+            Work::Pool { max: false, .. } => available.avg_pool,
+            Work::GlobalAvgPool { .. } => available.global_avg_pool,
+            Work::Conv { .. } | Work::None => true,
+        };
+        if !has_unit {
+            l.placement = Placement::Host;
+        }
+    }
+}
+
 /// Sizes an engine for `graph` under `budget`.
 pub fn size_model(graph: &Graph, budget: &Budget, opts: &SizingOptions) -> Result<SizingReport, SizingError> {
-    let work = layers(graph)?;
+    let mut work = layers(graph)?;
+    restrict_to_units(&mut work, &opts.post_ops_available);
     if !work.iter().any(|l| l.placement == Placement::Engine) {
         return Err(SizingError::NoEngineLayers);
     }
@@ -441,5 +462,26 @@ mod tests {
         let est = estimate_layers(&work, &cfg, &dram).unwrap();
         let util = est[0].utilisation(&cfg);
         assert!(util > 0.8 && util <= 1.0, "{util}");
+    }
+}
+
+#[cfg(test)]
+mod unit_tests {
+    use super::*;
+    use crate::workload::Work;
+
+    #[test]
+    fn layers_without_a_unit_are_sized_as_host_layers() {
+        let layer = |work| LayerWork { name: "l".into(), op: "x", placement: Placement::Engine, work, macs: 0 };
+        let mut work = vec![
+            layer(Work::Add { pixels: 4, channels: 4 }),
+            layer(Work::GlobalAvgPool { pixels: 4, channels: 4 }),
+            layer(Work::None),
+        ];
+        let only_gap = PostOps { global_avg_pool: true, ..PostOps::default() };
+        restrict_to_units(&mut work, &only_gap);
+        let placements: Vec<Placement> = work.iter().map(|l| l.placement).collect();
+        assert_eq!(placements, [Placement::Host, Placement::Engine, Placement::Engine]);
+        assert_eq!(post_ops_needed(&work), only_gap);
     }
 }
