@@ -58,12 +58,13 @@ pub fn execute_layer(dram: &mut Dram, d: &LayerDescriptor, cfg: &ArchConfig) -> 
     }
 }
 
-/// Outputs of a schedule run on an [`EngineModel`], and what each engine run reported.
-#[derive(Clone, Debug)]
+/// Outputs of a schedule run on an [`EngineModel`], what each engine run reported, and the
+/// device memory afterwards (with the per-layer performance records in the descriptors).
 pub struct ScheduleRun {
     pub outputs: Vec<Value>,
     /// One per engine step, in schedule order.
     pub runs: Vec<RunStats>,
+    pub dram: Dram,
 }
 
 /// A loaded image ready to run.
@@ -132,7 +133,7 @@ impl FunctionalModel {
             runs.push(stats);
             Ok(())
         })?;
-        Ok(ScheduleRun { outputs, runs })
+        Ok(ScheduleRun { outputs, runs, dram })
     }
 
     /// The schedule: inputs into their buffers, engine runs through `engine(dram, first,
