@@ -9,9 +9,13 @@
 //!   simulated device front end (registers, START/DONE/IRQ) hosts; the cycle model and the
 //!   Verilator RTL implement it.
 
+pub mod cycle;
 pub mod engine;
 pub mod functional;
+pub mod sequencer;
+pub mod workloads;
 
 pub use engine::{EngineModel, LayerStats, RunFailure, RunStats};
 
-pub use functional::{FunctionalModel, SimError};
+pub use cycle::CycleModel;
+pub use functional::{FunctionalModel, ScheduleRun, SimError};

@@ -8,59 +8,9 @@
 
 mod common;
 
-use common::{compare, configs, load, partition_counts};
-use std::path::{Path, PathBuf};
+use common::{compare, configs, inputs_of, load, model_file, models, partition_counts};
 use systole_host::lower::render_partition;
 use systole_model::{load::load_model, npy};
-
-fn own() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
-}
-
-fn shared() -> PathBuf {
-    std::env::var_os("SYSTOLE_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures"))
-}
-
-fn subdirs(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_dir()).collect())
-        .unwrap_or_default();
-    v.sort();
-    v
-}
-
-fn inputs_of(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> =
-        std::fs::read_dir(dir).map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default();
-    v.retain(|p| {
-        p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("input_") && n.ends_with(".npy"))
-    });
-    v.sort();
-    v
-}
-
-fn model_file(dir: &Path) -> Option<PathBuf> {
-    ["model.tflite", "model.onnx"].iter().map(|f| dir.join(f)).find(|p| p.is_file())
-}
-
-/// (model dir) for every model under test, with loud skips.
-fn models() -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = ["tflite", "onnx"].iter().flat_map(|k| subdirs(&own().join(k))).collect();
-    let shared = shared();
-    for (sub, what) in [("tflite", None), ("onnx", Some("digits_qdq"))] {
-        let d = shared.join(sub);
-        let found: Vec<PathBuf> =
-            subdirs(&d).into_iter().filter(|p| what.is_none_or(|w| p.file_name().is_some_and(|n| n == w))).collect();
-        if found.is_empty() {
-            eprintln!("!!! SKIP: no third-party models at {} (set SYSTOLE_FIXTURES) !!!", d.display());
-        }
-        dirs.extend(found);
-    }
-    dirs.retain(|d| model_file(d).is_some());
-    dirs
-}
 
 #[test]
 fn every_fixture_model_matches_the_reference_on_every_config() {

@@ -11,6 +11,7 @@
 //! reserved and must be zero, and fields an opcode does not use must be zero too: both make a
 //! descriptor read from the wrong address fail loudly instead of computing garbage.
 
+mod codes;
 mod fields;
 mod post_params;
 mod validate;

@@ -24,6 +24,12 @@ pub fn window_output(
     Some((padded - span) / stride + 1)
 }
 
+/// The reason of every alignment failure (one text, so [`super::DescriptorError::error_code`]
+/// can tell BAD_ALIGNMENT from the other field checks).
+pub(crate) fn misaligned_reason() -> String {
+    format!("DRAM address not {DRAM_ALIGN}-byte aligned")
+}
+
 /// Collects the first failed check with its field.
 struct Checker {
     opcode: &'static str,
@@ -49,12 +55,7 @@ impl Checker {
         self.check(f, value, value >= 1, "must be at least 1");
     }
     fn aligned(&mut self, f: DescField, value: u64) {
-        self.check(
-            f,
-            value as i64,
-            value.is_multiple_of(DRAM_ALIGN),
-            format!("DRAM address not {DRAM_ALIGN}-byte aligned"),
-        );
+        self.check(f, value as i64, value.is_multiple_of(DRAM_ALIGN), misaligned_reason());
     }
     fn zero_point(&mut self, f: DescField, value: i16, signed: bool) {
         let (lo, hi) = if signed { (-128, 127) } else { (0, 255) };

@@ -2,6 +2,7 @@
 
 use super::SimError;
 
+#[derive(Clone)]
 pub struct Dram {
     base: u64,
     bytes: Vec<u8>,

@@ -5,10 +5,14 @@
 //! * `post`: ADD and the pools through the model crate's kernels with the parameters read back
 //!   from DRAM.
 //! * `host`: host steps (the image's IR nodes) through the reference kernels.
+//! * [`execute_layer`]: one engine layer's values (CONV or a post-op), the per-layer executor
+//!   the cycle model (`crate::cycle`) shares.
 //!
 //! An engine run starts at a descriptor and executes until END, reading every descriptor from
-//! DRAM, decoding it and checking it against the engine's `ArchConfig` as the sequencer does.
-//! Nothing here consults the reference executor for an engine layer.
+//! DRAM, decoding it and checking it against the engine's `ArchConfig` as the sequencer does
+//! (`crate::sequencer`). Nothing here consults the reference executor for an engine layer.
+//! [`FunctionalModel::run_with`] runs the same schedule with the engine runs on any
+//! [`EngineModel`] (the cycle model, the RTL) instead.
 
 mod conv;
 mod dram;
@@ -17,9 +21,12 @@ mod post;
 
 pub use dram::Dram;
 
+use crate::engine::{EngineModel, RunStats};
+use crate::sequencer::{self, Fault};
 use host::HostRunner;
-use systole_arch::descriptor::{check_against_config, decode, DESCRIPTOR_BYTES, DESCRIPTOR_WORDS};
-use systole_arch::{ArchConfig, Opcode};
+use systole_arch::descriptor::DESCRIPTOR_BYTES;
+use systole_arch::regmap::ErrorCode;
+use systole_arch::{ArchConfig, LayerDescriptor, Opcode};
 use systole_host::image::{Image, ImageError};
 use systole_host::schedule::Step;
 use systole_host::tensor_bytes::{from_bytes, tensor_bytes, to_bytes};
@@ -32,16 +39,32 @@ pub enum SimError {
     Image(#[from] ImageError),
     #[error("DRAM access [{addr:#x}, +{len:#x}) outside device memory [{base:#x}, +{size:#x})")]
     Memory { addr: u64, len: u64, base: u64, size: u64 },
-    #[error("descriptor {index}: {reason}")]
-    Descriptor { index: usize, reason: String },
-    #[error("layer {index} ({opcode}): {reason}")]
-    Layer { index: usize, opcode: &'static str, reason: String },
-    #[error("engine run from descriptor {first}: no END within {limit} descriptors (PROGRAM_OVERRUN)")]
-    Overrun { first: u32, limit: u32 },
+    /// An engine run stopped with an error (what STATUS would report).
+    #[error("engine run from descriptor {first}: descriptor {first}+{layer} failed with {}: {reason}", code.name())]
+    Engine { first: u32, layer: u32, code: ErrorCode, reason: String },
     #[error("host step {node}: {reason}")]
     Host { node: String, reason: String },
     #[error("input '{name}': {reason}")]
     Input { name: String, reason: String },
+}
+
+/// Runs the values of one engine layer (not END) on `dram`: CONV through the array's loop nest,
+/// ADD and the pools through the post-op unit's kernels.
+pub fn execute_layer(dram: &mut Dram, d: &LayerDescriptor, cfg: &ArchConfig) -> Result<(), Fault> {
+    match d.opcode {
+        Some(Opcode::Conv) => conv::run_conv(dram, d, cfg),
+        Some(Opcode::End) | None => Err(Fault::new(ErrorCode::BadOpcode, "END is not a layer")),
+        Some(_) => post::run_post(dram, d),
+    }
+}
+
+/// Outputs of a schedule run on an [`EngineModel`], what each engine run reported, and the
+/// device memory afterwards (with the per-layer performance records in the descriptors).
+pub struct ScheduleRun {
+    pub outputs: Vec<Value>,
+    /// One per engine step, in schedule order.
+    pub runs: Vec<RunStats>,
+    pub dram: Dram,
 }
 
 /// A loaded image ready to run.
@@ -85,6 +108,42 @@ impl FunctionalModel {
 
     /// As [`FunctionalModel::run`] on a DRAM that already holds the constant regions.
     pub fn run_on(&self, dram: &mut Dram, inputs: &[Value]) -> Result<Vec<Value>, SimError> {
+        self.run_schedule(dram, inputs, |dram, first, count| self.run_engine(dram, first, count))
+    }
+
+    /// Loads the constant regions and the inputs into a fresh DRAM and runs the schedule with
+    /// every engine run executed by `engine` (`PROGRAM_BASE` = the run's first descriptor,
+    /// `PROGRAM_COUNT` = its layers + 1, as the driver programs them).
+    pub fn run_with<E: EngineModel + ?Sized>(&self, engine: &mut E, inputs: &[Value]) -> Result<ScheduleRun, SimError> {
+        let layout = &self.image.plan.dram;
+        let mut dram = Dram::new(layout.base, layout.size)?;
+        for (region, bytes) in self.image.constant_regions() {
+            dram.write(region.addr, bytes)?;
+        }
+        let mut runs = Vec::new();
+        let program = layout.program.addr;
+        let outputs = self.run_schedule(&mut dram, inputs, |dram, first, count| {
+            let base = program + first as u64 * DESCRIPTOR_BYTES as u64;
+            let stats = engine.run_program(dram, base, count + 1).map_err(|f| SimError::Engine {
+                first,
+                layer: f.layer,
+                code: f.code,
+                reason: f.reason,
+            })?;
+            runs.push(stats);
+            Ok(())
+        })?;
+        Ok(ScheduleRun { outputs, runs, dram })
+    }
+
+    /// The schedule: inputs into their buffers, engine runs through `engine(dram, first,
+    /// count)`, host steps through the reference kernels, outputs read back.
+    fn run_schedule(
+        &self,
+        dram: &mut Dram,
+        inputs: &[Value],
+        mut engine: impl FnMut(&mut Dram, u32, u32) -> Result<(), SimError>,
+    ) -> Result<Vec<Value>, SimError> {
         let plan = &self.image.plan;
         let layout = &plan.dram;
         if inputs.len() != plan.inputs.len() {
@@ -104,7 +163,7 @@ impl FunctionalModel {
         }
         for (step, host) in plan.steps.iter().zip(&self.hosts) {
             match (step, host) {
-                (Step::Engine { first, count }, _) => self.run_engine(dram, *first, *count)?,
+                (Step::Engine { first, count }, _) => engine(dram, *first, *count)?,
                 (Step::Host(_), Some(h)) => h.run(dram, layout)?,
                 (Step::Host(h), None) => {
                     return Err(SimError::Host { node: h.node.clone(), reason: "not prepared".into() })
@@ -123,23 +182,19 @@ impl FunctionalModel {
             .collect()
     }
 
-    /// The sequencer: descriptors from `first` until END, at most `count + 1` of them
-    /// (PROGRAM_COUNT).
+    /// The sequencer without timing: descriptors from `first` until END, at most `count + 1`
+    /// of them (PROGRAM_COUNT).
     fn run_engine(&self, dram: &mut Dram, first: u32, count: u32) -> Result<(), SimError> {
-        let base = self.image.plan.dram.program.addr;
-        for k in first..=first + count {
-            let index = k as usize;
-            let words = dram.read_words(base + (index * DESCRIPTOR_BYTES) as u64, DESCRIPTOR_WORDS)?;
-            let d = decode(&words).map_err(|e| SimError::Descriptor { index, reason: e.to_string() })?;
-            check_against_config(&d, &self.cfg).map_err(|e| SimError::Descriptor { index, reason: e.to_string() })?;
-            let opcode = d.opcode.unwrap_or(Opcode::End);
-            let result = match opcode {
-                Opcode::End => return Ok(()),
-                Opcode::Conv => conv::run_conv(dram, &d, &self.cfg),
-                _ => post::run_post(dram, &d),
-            };
-            result.map_err(|reason| SimError::Layer { index, opcode: opcode.name(), reason })?;
+        let base = self.image.plan.dram.program.addr + first as u64 * DESCRIPTOR_BYTES as u64;
+        let fail = |layer: u32, f: Fault| SimError::Engine { first, layer, code: f.code, reason: f.reason };
+        for k in 0..=count {
+            let d = sequencer::fetch(dram, base, k, &self.cfg).map_err(|f| fail(k, f))?;
+            if d.opcode == Some(Opcode::End) {
+                return Ok(());
+            }
+            execute_layer(dram, &d, &self.cfg).map_err(|f| fail(k, f))?;
         }
-        Err(SimError::Overrun { first, limit: count + 1 })
+        let limit = count + 1;
+        Err(fail(limit, Fault::new(ErrorCode::ProgramOverrun, format!("no END within {limit} descriptors"))))
     }
 }

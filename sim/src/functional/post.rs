@@ -3,7 +3,9 @@
 //! [ACT_MIN, ACT_MAX] clamp, and the write-back with the output channel stride and offset.
 
 use super::dram::Dram;
+use crate::sequencer::Fault;
 use systole_arch::descriptor::{param_kind, ParamKind, PostParams, POST_PARAM_WORDS};
+use systole_arch::regmap::ErrorCode;
 use systole_arch::{LayerDescriptor, Opcode};
 use systole_model::ir::{Activation, Pool2dAttrs};
 use systole_model::kernels::elementwise::{add_ort, add_tflite, OrtBinaryQuant, TfliteAddParams};
@@ -139,37 +141,35 @@ fn compute<T: Byte>(
     Ok(out.into_iter().map(|v| T::from_i32_sat(v.to_i32().clamp(lo, hi)).to_byte()).collect())
 }
 
-pub fn run_post(dram: &mut Dram, d: &LayerDescriptor) -> Result<(), String> {
-    let opcode = d.opcode.ok_or("no opcode")?;
-    let record = match param_kind(opcode, d.requant).map_err(|e| e.to_string())? {
+pub fn run_post(dram: &mut Dram, d: &LayerDescriptor) -> Result<(), Fault> {
+    let geometry = |reason: String| Fault::new(ErrorCode::BadGeometry, reason);
+    let opcode = d.opcode.ok_or_else(|| Fault::new(ErrorCode::BadOpcode, "no opcode"))?;
+    let record = match param_kind(opcode, d.requant).map_err(|e| Fault::new(e.error_code(), e.to_string()))? {
         ParamKind::Post => {
-            let words = dram.read_words(d.param_addr, POST_PARAM_WORDS).map_err(|e| e.to_string())?;
-            PostParams::from_words(opcode, d.requant, &words).map_err(|e| e.to_string())?
+            let words = dram.read_words(d.param_addr, POST_PARAM_WORDS).map_err(Fault::dma)?;
+            PostParams::from_words(opcode, d.requant, &words).map_err(|e| Fault::new(e.error_code(), e.to_string()))?
         }
         ParamKind::None => None,
-        ParamKind::PerChannel => return Err("per-channel params on a post-op layer".into()),
+        ParamKind::PerChannel => return Err(geometry("per-channel params on a post-op layer".into())),
     };
     if d.in_signed != d.out_signed || (opcode == Opcode::Add && d.in2_signed != d.in_signed) {
-        return Err("the post-op units keep the element type (IN_SIGNED = OUT_SIGNED)".into());
+        return Err(Fault::new(
+            ErrorCode::Unsupported,
+            "the post-op units keep the element type (IN_SIGNED = OUT_SIGNED)",
+        ));
     }
     let in_len = d.batch as usize * d.in_h as usize * d.in_w as usize * d.in_c as usize;
     let pixels = d.batch as usize * d.out_h as usize * d.out_w as usize;
     let out_len = pixels * d.out_c as usize;
-    let x = dram.read(d.input_addr, in_len).map_err(|e| e.to_string())?.to_vec();
-    let y = if opcode == Opcode::Add {
-        Some(dram.read(d.input2_addr, in_len).map_err(|e| e.to_string())?.to_vec())
-    } else {
-        None
-    };
-    let out = if d.in_signed {
-        compute::<i8>(d, record, &x, y.as_deref(), out_len)?
-    } else {
-        compute::<u8>(d, record, &x, y.as_deref(), out_len)?
-    };
+    let x = dram.read(d.input_addr, in_len).map_err(Fault::dma)?;
+    let y = if opcode == Opcode::Add { Some(dram.read(d.input2_addr, in_len).map_err(Fault::dma)?) } else { None };
+    let out =
+        if d.in_signed { compute::<i8>(d, record, x, y, out_len) } else { compute::<u8>(d, record, x, y, out_len) }
+            .map_err(geometry)?;
     let c = d.out_c as usize;
     for (p, px) in out.chunks(c.max(1)).enumerate() {
         let addr = d.output_addr + (p as u64) * d.out_ch_stride as u64 + d.out_ch_offset as u64;
-        dram.write(addr, px).map_err(|e| e.to_string())?;
+        dram.write(addr, px).map_err(Fault::dma)?;
     }
     Ok(())
 }

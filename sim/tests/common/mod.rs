@@ -2,6 +2,7 @@
 //! run, and the exact comparison with the reference executor.
 #![allow(dead_code)]
 
+use std::path::{Path, PathBuf};
 use systole_arch::{ArchConfig, PostOps, RequantModes};
 use systole_host::lower::partition::Placement;
 use systole_host::{pack, Image, PackOptions};
@@ -75,4 +76,56 @@ pub fn partition_counts(model: &FunctionalModel) -> String {
     let p = &model.image().metadata.partition;
     let n = |k: Placement| p.iter().filter(|r| r.placement == k).count();
     format!("{} engine, {} folded, {} host", n(Placement::Engine), n(Placement::Folded), n(Placement::Host))
+}
+
+// Fixture discovery: `fixtures/{tflite,onnx}/*` of this repository, and when present
+// `$SYSTOLE_FIXTURES/tflite/*` and `$SYSTOLE_FIXTURES/onnx/digits_qdq`.
+
+pub fn own() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
+}
+
+pub fn shared() -> PathBuf {
+    std::env::var_os("SYSTOLE_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures"))
+}
+
+pub fn subdirs(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_dir()).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+pub fn inputs_of(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> =
+        std::fs::read_dir(dir).map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default();
+    v.retain(|p| {
+        p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("input_") && n.ends_with(".npy"))
+    });
+    v.sort();
+    v
+}
+
+pub fn model_file(dir: &Path) -> Option<PathBuf> {
+    ["model.tflite", "model.onnx"].iter().map(|f| dir.join(f)).find(|p| p.is_file())
+}
+
+/// (model dir) for every model under test, with loud skips.
+pub fn models() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = ["tflite", "onnx"].iter().flat_map(|k| subdirs(&own().join(k))).collect();
+    let shared = shared();
+    for (sub, what) in [("tflite", None), ("onnx", Some("digits_qdq"))] {
+        let d = shared.join(sub);
+        let found: Vec<PathBuf> =
+            subdirs(&d).into_iter().filter(|p| what.is_none_or(|w| p.file_name().is_some_and(|n| n == w))).collect();
+        if found.is_empty() {
+            eprintln!("!!! SKIP: no third-party models at {} (set SYSTOLE_FIXTURES) !!!", d.display());
+        }
+        dirs.extend(found);
+    }
+    dirs.retain(|d| model_file(d).is_some());
+    dirs
 }
