@@ -14,7 +14,9 @@ impl DescriptorError {
             DescriptorError::BadVersion { .. } => ErrorCode::BadVersion,
             DescriptorError::BadOpcode { .. } => ErrorCode::BadOpcode,
             DescriptorError::Checksum { .. } => ErrorCode::BadChecksum,
-            DescriptorError::Unsupported { .. } => ErrorCode::Unsupported,
+            // A windowed layer's input larger than the activation buffer: this engine cannot
+            // hold it (the packer never emits one; a hand-made program gets the same code).
+            DescriptorError::Unsupported { .. } | DescriptorError::InputTooLarge { .. } => ErrorCode::Unsupported,
             DescriptorError::Field { reason, .. } if *reason == misaligned_reason() => ErrorCode::BadAlignment,
             // Reserved bits, out-of-range or inconsistent fields, tile counts that are not the
             // plan's, a malformed parameter record, a short read: the descriptor's geometry.
