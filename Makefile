@@ -9,7 +9,7 @@ BUILD := build
 SYSTOLE := target/release/systole
 DEMO_MODEL ?= fixtures/tflite/resnet_tiny
 
-.PHONY: all deps build demo test test-rust lint fmt fixtures clean
+.PHONY: all deps build demo test test-rust lint fmt fixtures bench clean
 
 all: build
 
@@ -41,6 +41,11 @@ lint: fmt
 
 fmt:
 	$(CARGO) fmt --all
+
+# Simulation speed and per-layer cycles / utilisation of the cycle model on ResNet-8 at 8x8,
+# 16x16, 32x32 (a measurement, not a test; see BENCHMARKS.md). `make bench BENCH_ARGS=16` picks sizes.
+bench:
+	$(CARGO) bench -p systole-sim --bench cycle --locked -- $(BENCH_ARGS)
 
 # Regenerates the repository's own fixture models and goldens (needs PyPI; not part of `make test`).
 fixtures:

@@ -1,0 +1,145 @@
+//! `make bench` (= `cargo bench -p systole-sim --bench cycle`): simulation speed of the cycle
+//! model on the ResNet-8 workload (`sim::workloads::resnet8`, 12.5 M MACs) at 8x8, 16x16 and
+//! 32x32, and each size's per-layer cycles and utilisation. Not a test: it measures and prints
+//! (BENCHMARKS.md records the method and the figures).
+//!
+//! Speed = simulated engine cycles (TOTAL_CYCLES summed over the inference's engine runs) per
+//! second of wall time, for
+//! * `engine`: `CycleModel::run_program` alone on a loaded device memory (what the device front
+//!   end calls on START), and
+//! * `inference`: a whole `FunctionalModel::run_with` (fresh device memory, constant regions,
+//!   input, every engine run and host step, outputs read back).
+//!
+//! The Verilator RTL runs in the same table once the generated top exists: see
+//! [`measure_rtl`].
+
+use std::time::{Duration, Instant};
+use systole_arch::axi_timing::DramTiming;
+use systole_arch::{ArchConfig, PostOps, RequantModes};
+use systole_host::schedule::Step;
+use systole_host::{pack, PackOptions};
+use systole_model::ir::Value;
+use systole_sim::cycle::report::{descriptor_names, RunReport};
+use systole_sim::functional::Dram;
+use systole_sim::workloads::resnet8;
+use systole_sim::{CycleModel, EngineModel, FunctionalModel};
+
+/// The DRAM of every measurement: 40 cycles latency, a beat per cycle (64-bit AXI: 8 B/cycle).
+fn dram_timing() -> DramTiming {
+    DramTiming::new(40, 1).expect("valid DRAM timing")
+}
+
+/// The benchmark engine: an R x R array with the post-op units ResNet-8 needs and an activation
+/// buffer holding its largest layer input (32 x 32 x 16 bytes).
+fn config(side: u32) -> ArchConfig {
+    ArchConfig {
+        psum_depth: 256,
+        act_buffer_bytes: (32 * 32 * 16).max(side * 1024),
+        requant: RequantModes { fixed: true, float: false },
+        post_ops: PostOps { add: true, avg_pool: true, max_pool: false, global_avg_pool: false },
+        ..ArchConfig::new(format!("resnet8_{side}x{side}"), side, side)
+    }
+}
+
+/// Runs `f` until `budget` has passed (at least `min` times, after one warm-up call); returns
+/// the mean wall time of a call.
+fn time(budget: Duration, min: u32, mut f: impl FnMut()) -> Duration {
+    f();
+    let start = Instant::now();
+    let mut n = 0;
+    while n < min || start.elapsed() < budget {
+        f();
+        n += 1;
+    }
+    start.elapsed() / n
+}
+
+struct Speed {
+    what: &'static str,
+    side: u32,
+    cycles: u64,
+    wall: Duration,
+}
+
+impl Speed {
+    fn row(&self) -> String {
+        let per_s = self.cycles as f64 / self.wall.as_secs_f64();
+        format!(
+            "| {:<22} | {:>2}x{:<2} | {:>10} | {:>12.3} ms | {:>14.3e} |",
+            self.what,
+            self.side,
+            self.side,
+            self.cycles,
+            self.wall.as_secs_f64() * 1e3,
+            per_s
+        )
+    }
+}
+
+/// The Verilator RTL's speed on the same image, side by side with the cycle model: `None` until
+/// the generated engine top and its Verilator device (`RtlDevice`, a `host::Device` built by
+/// the `seq` work) exist on main. When it does, this runs one inference of `model` through the
+/// host driver on `RtlDevice` and returns its simulated cycles and wall time.
+fn measure_rtl(_model: &FunctionalModel, _cfg: &ArchConfig, _input: &Value) -> Option<(u64, Duration)> {
+    None
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; a filter argument picks sizes ("8", "16", "32").
+    let sizes: Vec<u32> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let sizes = if sizes.is_empty() { vec![8, 16, 32] } else { sizes };
+    let (graph, input) = resnet8(1);
+    let budget = Duration::from_secs(2);
+    let mut speeds = Vec::new();
+    let mut tables = String::new();
+    for side in sizes {
+        let cfg = config(side);
+        let image = pack(&graph, &cfg, PackOptions::default()).expect("ResNet-8 packs");
+        let model = FunctionalModel::new(image.clone(), &cfg, 1 << 30).expect("image loads");
+        let mut engine = CycleModel::new(&cfg, dram_timing()).expect("config");
+
+        // One inference for the report (and its cycle count).
+        let run = model.run_with(&mut engine, std::slice::from_ref(&input)).expect("cycle model run");
+        let report = RunReport::new(&cfg, &run.runs, &RunReport::run_firsts(&image), &descriptor_names(&image));
+        tables.push_str(&format!("\n### {side}x{side}\n\n```\n{}```\n", report.table()));
+
+        let wall = time(budget, 5, || {
+            model.run_with(&mut engine, std::slice::from_ref(&input)).expect("run");
+        });
+        speeds.push(Speed { what: "cycle model, inference", side, cycles: report.total_cycles, wall });
+
+        // The engine alone: run_program on a loaded device memory (the device's START).
+        let layout = &image.plan.dram;
+        let mut dram = Dram::new(layout.base, layout.size).expect("device memory");
+        for (region, bytes) in image.constant_regions() {
+            dram.write(region.addr, bytes).expect("constants");
+        }
+        let runs: Vec<(u64, u32)> = image
+            .plan
+            .steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Engine { first, count } => Some((layout.program.addr + *first as u64 * 256, count + 1)),
+                Step::Host(_) => None,
+            })
+            .collect();
+        let wall = time(budget, 5, || {
+            for &(base, count) in &runs {
+                engine.run_program(&mut dram, base, count).expect("engine run");
+            }
+        });
+        speeds.push(Speed { what: "cycle model, engine", side, cycles: report.total_cycles, wall });
+
+        match measure_rtl(&model, &cfg, &input) {
+            Some((cycles, wall)) => speeds.push(Speed { what: "Verilator RTL", side, cycles, wall }),
+            None => println!("{side}x{side}: Verilator RTL not measured (no RtlDevice for the generated top yet)"),
+        }
+    }
+    println!("\n## Speed (ResNet-8, DRAM latency 40, 1 beat/cycle)\n");
+    println!("| engine                 | array | cycles     | wall per run    | sim. cycles / s |");
+    println!("|------------------------|-------|------------|-----------------|-----------------|");
+    for s in &speeds {
+        println!("{}", s.row());
+    }
+    println!("\n## Per-layer cycles and utilisation\n{tables}");
+}
