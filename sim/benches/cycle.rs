@@ -15,30 +15,19 @@
 
 use std::time::{Duration, Instant};
 use systole_arch::axi_timing::DramTiming;
-use systole_arch::{ArchConfig, PostOps, RequantModes};
+use systole_arch::ArchConfig;
 use systole_host::schedule::Step;
 use systole_host::{pack, PackOptions};
 use systole_model::ir::Value;
-use systole_sim::cycle::report::{descriptor_names, RunReport};
+use systole_sim::cycle::report::{descriptor_names, program_descriptors, RunReport};
+use systole_sim::cycle::scalesim::{compare_run, table};
 use systole_sim::functional::Dram;
-use systole_sim::workloads::resnet8;
+use systole_sim::workloads::{resnet8, resnet8_config};
 use systole_sim::{CycleModel, EngineModel, FunctionalModel};
 
 /// The DRAM of every measurement: 40 cycles latency, a beat per cycle (64-bit AXI: 8 B/cycle).
 fn dram_timing() -> DramTiming {
     DramTiming::new(40, 1).expect("valid DRAM timing")
-}
-
-/// The benchmark engine: an R x R array with the post-op units ResNet-8 needs and an activation
-/// buffer holding its largest layer input (32 x 32 x 16 bytes).
-fn config(side: u32) -> ArchConfig {
-    ArchConfig {
-        psum_depth: 256,
-        act_buffer_bytes: (32 * 32 * 16).max(side * 1024),
-        requant: RequantModes { fixed: true, float: false },
-        post_ops: PostOps { add: true, avg_pool: true, max_pool: false, global_avg_pool: false },
-        ..ArchConfig::new(format!("resnet8_{side}x{side}"), side, side)
-    }
 }
 
 /// Runs `f` until `budget` has passed (at least `min` times, after one warm-up call); returns
@@ -92,8 +81,9 @@ fn main() {
     let budget = Duration::from_secs(2);
     let mut speeds = Vec::new();
     let mut tables = String::new();
+    let mut scalesim = String::new();
     for side in sizes {
-        let cfg = config(side);
+        let cfg = resnet8_config(side);
         let image = pack(&graph, &cfg, PackOptions::default()).expect("ResNet-8 packs");
         let model = FunctionalModel::new(image.clone(), &cfg, 1 << 30).expect("image loads");
         let mut engine = CycleModel::new(&cfg, dram_timing()).expect("config");
@@ -102,6 +92,15 @@ fn main() {
         let run = model.run_with(&mut engine, std::slice::from_ref(&input)).expect("cycle model run");
         let report = RunReport::new(&cfg, &run.runs, &RunReport::run_firsts(&image), &descriptor_names(&image));
         tables.push_str(&format!("\n### {side}x{side}\n\n```\n{}```\n", report.table()));
+        let descriptors = program_descriptors(&image).expect("packed descriptors");
+        let names = descriptor_names(&image);
+        let convs = run
+            .runs
+            .iter()
+            .zip(RunReport::run_firsts(&image))
+            .flat_map(|(r, first)| r.layers.iter().map(move |l| ((first + l.index) as usize, l)));
+        let rows = compare_run(convs.map(|(k, l)| (names[k].as_str(), &descriptors[k], l)), &cfg).expect("plans");
+        scalesim.push_str(&format!("\n### {side}x{side}\n\n{}", table(&rows)));
 
         let wall = time(budget, 5, || {
             model.run_with(&mut engine, std::slice::from_ref(&input)).expect("run");
@@ -142,4 +141,5 @@ fn main() {
         println!("{}", s.row());
     }
     println!("\n## Per-layer cycles and utilisation\n{tables}");
+    println!("\n## CONV layers against SCALE-Sim's closed form (docs/CYCLES.md)\n{scalesim}");
 }

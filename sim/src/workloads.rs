@@ -9,6 +9,7 @@
 //! chosen so activations spread over the int8 range rather than saturate.
 
 use systole_arch::rng::Rng;
+use systole_arch::{ArchConfig, PostOps, RequantModes};
 use systole_model::ir::{
     Activation, Conv2dAttrs, DType, Graph, Numerics, Op, Padding2d, Pool2dAttrs, Quantization, SourceFormat, Tensor,
     TensorData, TensorId, Value,
@@ -73,6 +74,19 @@ impl Builder {
         let y = self.act(&name, shape, scale, -128);
         self.g.add_node(name, Op::Add { activation: Activation::Relu }, vec![a, b], vec![y]);
         y
+    }
+}
+
+/// The engine the ResNet-8 benchmark runs on: an R x R array (`side`), PB 256, the default
+/// 64-bit AXI, fixed-point requant, the ADD and AVG_POOL units, and an activation buffer that
+/// holds the largest layer input (32 x 32 x 16 bytes; the v1 rule: a layer's input fits).
+pub fn resnet8_config(side: u32) -> ArchConfig {
+    ArchConfig {
+        psum_depth: 256,
+        act_buffer_bytes: (32 * 32 * 16).max(side * 1024),
+        requant: RequantModes { fixed: true, float: false },
+        post_ops: PostOps { add: true, avg_pool: true, max_pool: false, global_avg_pool: false },
+        ..ArchConfig::new(format!("resnet8_{side}x{side}"), side, side)
     }
 }
 

@@ -21,7 +21,7 @@ use systole_model::summary::node_macs;
 use systole_model::{load::load_model, npy};
 use systole_sim::cycle::report::utilization;
 use systole_sim::functional::Dram;
-use systole_sim::workloads::resnet8;
+use systole_sim::workloads::{resnet8, resnet8_config};
 use systole_sim::{CycleModel, EngineModel, FunctionalModel, RunFailure, ScheduleRun};
 
 fn dram_timing() -> DramTiming {
@@ -140,7 +140,7 @@ fn every_fixture_model_matches_the_reference_on_the_cycle_model() {
 fn resnet8_matches_the_reference_at_every_benchmark_size() {
     let (graph, x) = resnet8(7);
     for side in [8, 16, 32] {
-        let cfg = full(&format!("a{side}"), side, side, 256);
+        let cfg = resnet8_config(side);
         let model = load(&graph, &cfg);
         let run = check(&graph, &model, &cfg, std::slice::from_ref(&x)).unwrap_or_else(|e| panic!("{side}: {e}"));
         assert_eq!(run.runs.len(), 1, "ResNet-8 is one engine run");

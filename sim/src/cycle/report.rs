@@ -5,8 +5,9 @@
 use crate::engine::RunStats;
 use serde::Serialize;
 use std::fmt::Write as _;
+use systole_arch::descriptor::{decode, DescriptorError, DESCRIPTOR_BYTES};
 use systole_arch::timing::TimingSource;
-use systole_arch::ArchConfig;
+use systole_arch::{ArchConfig, LayerDescriptor};
 use systole_host::lower::partition::Placement;
 use systole_host::schedule::Step;
 use systole_host::Image;
@@ -51,6 +52,18 @@ pub fn utilization(macs: u64, cfg: &ArchConfig, cycles: u64) -> f64 {
     } else {
         0.0
     }
+}
+
+/// Every descriptor of `image`'s PROGRAM section, decoded.
+pub fn program_descriptors(image: &Image) -> Result<Vec<LayerDescriptor>, DescriptorError> {
+    image
+        .program
+        .chunks(DESCRIPTOR_BYTES)
+        .map(|b| {
+            let words: Vec<u32> = b.chunks(4).map(|w| w.iter().rev().fold(0u32, |a, &x| (a << 8) | x as u32)).collect();
+            decode(&words)
+        })
+        .collect()
 }
 
 /// The graph node of every engine descriptor of `image` (END descriptors get "END"): engine

@@ -71,3 +71,59 @@ pub fn compare(d: &LayerDescriptor, stats: &LayerStats, cfg: &ArchConfig) -> Res
         dma_stall_cycles: stats.timing.dma_stall_cycles,
     })
 }
+
+/// Every CONV layer of an engine run: `(name, descriptor, stats)` in, one row each.
+pub fn compare_run<'a>(
+    layers: impl IntoIterator<Item = (&'a str, &'a LayerDescriptor, &'a LayerStats)>,
+    cfg: &ArchConfig,
+) -> Result<Vec<(String, ScaleSimRow)>, PlanError> {
+    layers
+        .into_iter()
+        .filter(|(_, d, _)| d.opcode == Some(systole_arch::Opcode::Conv))
+        .map(|(name, d, s)| Ok((name.to_string(), compare(d, s, cfg)?)))
+        .collect()
+}
+
+/// A Markdown table of `rows` with a total line.
+pub fn table(rows: &[(String, ScaleSimRow)]) -> String {
+    use std::fmt::Write as _;
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "| layer | T | SCALE-Sim folds | SCALE-Sim fill | SCALE-Sim cycles | systole folds | stream | fill | memory | cycle model | DMA stall |"
+    );
+    let _ = writeln!(o, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let mut total = [0i64; 6];
+    for (name, r) in rows {
+        let _ = writeln!(
+            o,
+            "| {name} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            r.pixels,
+            r.scalesim_folds,
+            r.scalesim_fill,
+            r.scalesim_cycles,
+            r.folds,
+            r.stream,
+            r.fill,
+            r.memory,
+            r.cycles,
+            r.dma_stall_cycles
+        );
+        for (t, v) in total.iter_mut().zip([
+            r.scalesim_fill as i64,
+            r.scalesim_cycles as i64,
+            r.stream as i64,
+            r.fill as i64,
+            r.memory,
+            r.cycles as i64,
+        ]) {
+            *t += v;
+        }
+    }
+    let _ = writeln!(
+        o,
+        "| **total** | | | {} | {} | | {} | {} | {} | {} | |",
+        total[0], total[1], total[2], total[3], total[4], total[5]
+    );
+    o
+}
