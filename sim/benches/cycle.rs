@@ -30,17 +30,25 @@ fn dram_timing() -> DramTiming {
     DramTiming::new(40, 1).expect("valid DRAM timing")
 }
 
-/// Runs `f` until `budget` has passed (at least `min` times, after one warm-up call); returns
-/// the mean wall time of a call.
-fn time(budget: Duration, min: u32, mut f: impl FnMut()) -> Duration {
+/// CPU time this thread has run (Linux: /proc/thread-self/schedstat, nanoseconds on the CPU),
+/// so the figure does not depend on how many other processes share the cores.
+fn thread_cpu() -> Option<Duration> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    s.split_whitespace().next()?.parse().ok().map(Duration::from_nanos)
+}
+
+/// Runs `f` until `budget` of wall time has passed (at least `min` times, after one warm-up
+/// call); returns the mean wall time and the mean CPU time of a call.
+fn time(budget: Duration, min: u32, mut f: impl FnMut()) -> (Duration, Option<Duration>) {
     f();
-    let start = Instant::now();
+    let (start, cpu0) = (Instant::now(), thread_cpu());
     let mut n = 0;
     while n < min || start.elapsed() < budget {
         f();
         n += 1;
     }
-    start.elapsed() / n
+    let cpu = cpu0.zip(thread_cpu()).map(|(a, b)| (b - a) / n);
+    (start.elapsed() / n, cpu)
 }
 
 struct Speed {
@@ -48,19 +56,23 @@ struct Speed {
     side: u32,
     cycles: u64,
     wall: Duration,
+    cpu: Option<Duration>,
 }
 
 impl Speed {
     fn row(&self) -> String {
-        let per_s = self.cycles as f64 / self.wall.as_secs_f64();
+        let ms = |d: Duration| format!("{:.3} ms", d.as_secs_f64() * 1e3);
+        let per_s = |d: Duration| format!("{:.3e}", self.cycles as f64 / d.as_secs_f64());
         format!(
-            "| {:<22} | {:>2}x{:<2} | {:>10} | {:>12.3} ms | {:>14.3e} |",
+            "| {:<22} | {:>2}x{:<2} | {:>10} | {:>12} | {:>12} | {:>15} | {:>15} |",
             self.what,
             self.side,
             self.side,
             self.cycles,
-            self.wall.as_secs_f64() * 1e3,
-            per_s
+            ms(self.wall),
+            self.cpu.map_or("-".into(), ms),
+            per_s(self.wall),
+            self.cpu.map_or("-".into(), per_s)
         )
     }
 }
@@ -102,10 +114,10 @@ fn main() {
         let rows = compare_run(convs.map(|(k, l)| (names[k].as_str(), &descriptors[k], l)), &cfg).expect("plans");
         scalesim.push_str(&format!("\n### {side}x{side}\n\n{}", table(&rows)));
 
-        let wall = time(budget, 5, || {
+        let (wall, cpu) = time(budget, 5, || {
             model.run_with(&mut engine, std::slice::from_ref(&input)).expect("run");
         });
-        speeds.push(Speed { what: "cycle model, inference", side, cycles: report.total_cycles, wall });
+        speeds.push(Speed { what: "cycle model, inference", side, cycles: report.total_cycles, wall, cpu });
 
         // The engine alone: run_program on a loaded device memory (the device's START).
         let layout = &image.plan.dram;
@@ -122,21 +134,25 @@ fn main() {
                 Step::Host(_) => None,
             })
             .collect();
-        let wall = time(budget, 5, || {
+        let (wall, cpu) = time(budget, 5, || {
             for &(base, count) in &runs {
                 engine.run_program(&mut dram, base, count).expect("engine run");
             }
         });
-        speeds.push(Speed { what: "cycle model, engine", side, cycles: report.total_cycles, wall });
+        speeds.push(Speed { what: "cycle model, engine", side, cycles: report.total_cycles, wall, cpu });
 
         match measure_rtl(&model, &cfg, &input) {
-            Some((cycles, wall)) => speeds.push(Speed { what: "Verilator RTL", side, cycles, wall }),
+            Some((cycles, wall)) => speeds.push(Speed { what: "Verilator RTL", side, cycles, wall, cpu: None }),
             None => println!("{side}x{side}: Verilator RTL not measured (no RtlDevice for the generated top yet)"),
         }
     }
     println!("\n## Speed (ResNet-8, DRAM latency 40, 1 beat/cycle)\n");
-    println!("| engine                 | array | cycles     | wall per run    | sim. cycles / s |");
-    println!("|------------------------|-------|------------|-----------------|-----------------|");
+    println!(
+        "| engine                 | array | cycles     | wall per run | CPU per run  | cycles/s (wall) | cycles/s (CPU)  |"
+    );
+    println!(
+        "|------------------------|-------|------------|--------------|--------------|-----------------|-----------------|"
+    );
     for s in &speeds {
         println!("{}", s.row());
     }

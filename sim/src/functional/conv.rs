@@ -16,7 +16,7 @@
 use super::dram::Dram;
 use crate::sequencer::Fault;
 use systole_arch::descriptor::{ChannelParams, PARAM_BYTES_PER_CHANNEL};
-use systole_arch::plan::{pixel_coords, plan_conv, ConvGeometry, KTile};
+use systole_arch::plan::{pixel_coords, plan_conv, ConvGeometry, ConvPlan, KTile};
 use systole_arch::regmap::ErrorCode;
 use systole_arch::{ArchConfig, LayerDescriptor, RequantMode};
 use systole_model::quant::{OutputStage, Requant};
@@ -56,7 +56,7 @@ fn output_stage(d: &LayerDescriptor, params: &[ChannelParams]) -> Result<(Output
 
 /// Gathers the im2col activations (zero point subtracted) of output pixel `p` for `k_tiles`
 /// into `out` (used rows only, in plan order); positions in the padding are 0.
-fn gather(geom: &ConvGeometry, xin: &[i32], k_tiles: &[KTile], p: usize, out: &mut [i32]) {
+fn gather<T: Operand>(geom: &ConvGeometry, xin: &[T], k_tiles: &[KTile], p: usize, out: &mut [T]) {
     let (n, oy, ox) = pixel_coords(geom, p);
     let (h, w) = (geom.in_h as i64, geom.in_w as i64);
     let mut at = 0;
@@ -67,7 +67,7 @@ fn gather(geom: &ConvGeometry, xin: &[i32], k_tiles: &[KTile], p: usize, out: &m
             at += kt.nc;
             let ix = (ox * geom.stride[1] + (kt.kx0 + j) * geom.dilation[1]) as i64 - geom.padding.left as i64;
             if iy < 0 || ix < 0 || iy >= h || ix >= w {
-                dst.fill(0);
+                dst.fill(T::default());
             } else {
                 let off = geom.input_offset(n as i64, iy, ix, kt.c0 as i64) as usize;
                 dst.copy_from_slice(&xin[off..off + kt.nc]);
@@ -76,14 +76,48 @@ fn gather(geom: &ConvGeometry, xin: &[i32], k_tiles: &[KTile], p: usize, out: &m
     }
 }
 
-fn dot(w: &[i32], x: &[i32]) -> i32 {
-    w.iter().zip(x).fold(0i32, |acc, (&a, &b)| acc.wrapping_add(a.wrapping_mul(b)))
+/// The operand type of the dense product: i16 whenever every operand fits (then the products
+/// are exact i32s and the dot product vectorises to multiply-add pairs), i32 otherwise (a
+/// per-channel weight zero point outside the 9-bit range the array is built for).
+trait Operand: Copy + Default {
+    fn from_i32(v: i32) -> Self;
+    fn product(self, other: Self) -> i32;
+}
+
+impl Operand for i16 {
+    fn from_i32(v: i32) -> Self {
+        v as i16
+    }
+    fn product(self, other: Self) -> i32 {
+        self as i32 * other as i32
+    }
+}
+
+impl Operand for i32 {
+    fn from_i32(v: i32) -> Self {
+        v
+    }
+    fn product(self, other: Self) -> i32 {
+        self.wrapping_mul(other)
+    }
+}
+
+fn dot<T: Operand>(w: &[T], x: &[T]) -> i32 {
+    w.iter().zip(x).fold(0i32, |acc, (&a, &b)| acc.wrapping_add(a.product(b)))
+}
+
+fn fits_i16(v: i32) -> bool {
+    i16::try_from(v).is_ok()
 }
 
 pub fn run_conv(dram: &mut Dram, d: &LayerDescriptor, cfg: &ArchConfig) -> Result<(), Fault> {
+    run_conv_with(dram, d, cfg, false)
+}
+
+/// `force_wide`: i32 operands even when i16 would do (the test of the narrow path).
+fn run_conv_with(dram: &mut Dram, d: &LayerDescriptor, cfg: &ArchConfig, force_wide: bool) -> Result<(), Fault> {
     let geom = d.conv_geometry();
     let plan = plan_conv(&geom, cfg).map_err(|e| Fault::new(ErrorCode::BadGeometry, e.to_string()))?;
-    let (rows, cols) = (plan.rows, plan.cols);
     let zx = d.in_zp as i32;
     let xin: Vec<i32> = dram
         .read(d.input_addr, geom.input_bytes())
@@ -96,40 +130,117 @@ pub fn run_conv(dram: &mut Dram, d: &LayerDescriptor, cfg: &ArchConfig) -> Resul
     let params: Vec<ChannelParams> =
         words.chunks_exact(4).map(|w| ChannelParams::from_words([w[0], w[1], w[2], w[3]])).collect();
     let (stage, zw) = output_stage(d, &params)?;
-    let tile_bytes = rows * cols;
+    let tile_bytes = plan.rows * plan.cols;
     let tiles = dram.read(d.weight_addr, plan.k_tiles_total() * tile_bytes).map_err(Fault::dma)?.to_vec();
-
-    let stride = d.out_ch_stride as u64;
-    let mut first_tile = 0;
-    let mut weights = Vec::new();
-    let mut x = Vec::new();
-    let mut out = vec![0u8; cols];
-    for ot in &plan.o_tiles {
-        // Dense [column][k] weights of this o-tile, zero points subtracted at the array's edge.
-        let k: usize = ot.k_tiles.iter().map(KTile::used_rows).sum();
-        weights.clear();
-        weights.resize(ot.no * k, 0i32);
-        let mut row0 = 0;
-        for (t, kt) in ot.k_tiles.iter().enumerate() {
-            let tile = &tiles[(first_tile + t) * tile_bytes..(first_tile + t + 1) * tile_bytes];
-            for r in 0..kt.used_rows() {
-                for col in 0..ot.no {
-                    weights[col * k + row0 + r] = byte(d.weight_signed, tile[r * cols + col]) - zw[ot.o0 + col];
-                }
-            }
-            row0 += kt.used_rows();
-        }
-        first_tile += ot.k_tiles.len();
-        x.resize(k, 0);
-        for p in 0..plan.pixels {
-            gather(&geom, &xin, &ot.k_tiles, p, &mut x);
-            for (col, o) in out[..ot.no].iter_mut().enumerate() {
-                let acc = params[ot.o0 + col].bias.wrapping_add(dot(&weights[col * k..(col + 1) * k], &x));
-                *o = stage.apply(acc, ot.o0 + col) as u8;
-            }
-            let addr = d.output_addr + p as u64 * stride + (d.out_ch_offset as usize + ot.o0) as u64;
-            dram.write(addr, &out[..ot.no]).map_err(Fault::dma)?;
-        }
+    let narrow = xin.iter().all(|&v| fits_i16(v))
+        && zw.iter().all(|&z| fits_i16(byte(d.weight_signed, 0) - z) && fits_i16(byte(d.weight_signed, 255) - z));
+    let layer = Layer { d, geom: &geom, plan: &plan, params: &params, stage: &stage, zw: &zw, tiles: &tiles };
+    if narrow && !force_wide {
+        layer.run(dram, &xin.iter().map(|&v| v as i16).collect::<Vec<i16>>())
+    } else {
+        layer.run(dram, &xin)
     }
-    Ok(())
+}
+
+/// One CONV layer's operands, read from DRAM.
+struct Layer<'a> {
+    d: &'a LayerDescriptor,
+    geom: &'a ConvGeometry,
+    plan: &'a ConvPlan,
+    params: &'a [ChannelParams],
+    stage: &'a OutputStage,
+    zw: &'a [i32],
+    /// The layer's weight tiles, `K_TILES_TOTAL` x R x C bytes in plan order.
+    tiles: &'a [u8],
+}
+
+impl Layer<'_> {
+    fn run<T: Operand>(&self, dram: &mut Dram, xin: &[T]) -> Result<(), Fault> {
+        let (d, plan) = (self.d, self.plan);
+        let cols = plan.cols;
+        let tile_bytes = plan.rows * cols;
+        let stride = d.out_ch_stride as u64;
+        let mut first_tile = 0;
+        let mut weights: Vec<T> = Vec::new();
+        let mut x: Vec<T> = Vec::new();
+        let mut out = vec![0u8; cols];
+        for ot in &plan.o_tiles {
+            // Dense [column][k] weights of this o-tile, zero points subtracted at the array's edge.
+            let k: usize = ot.k_tiles.iter().map(KTile::used_rows).sum();
+            weights.clear();
+            weights.resize(ot.no * k, T::default());
+            let mut row0 = 0;
+            for (t, kt) in ot.k_tiles.iter().enumerate() {
+                let tile = &self.tiles[(first_tile + t) * tile_bytes..(first_tile + t + 1) * tile_bytes];
+                for r in 0..kt.used_rows() {
+                    for col in 0..ot.no {
+                        let w = byte(d.weight_signed, tile[r * cols + col]) - self.zw[ot.o0 + col];
+                        weights[col * k + row0 + r] = T::from_i32(w);
+                    }
+                }
+                row0 += kt.used_rows();
+            }
+            first_tile += ot.k_tiles.len();
+            x.resize(k, T::default());
+            for p in 0..plan.pixels {
+                gather(self.geom, xin, &ot.k_tiles, p, &mut x);
+                for (col, o) in out[..ot.no].iter_mut().enumerate() {
+                    let acc = self.params[ot.o0 + col].bias.wrapping_add(dot(&weights[col * k..(col + 1) * k], &x));
+                    *o = self.stage.apply(acc, ot.o0 + col) as u8;
+                }
+                let addr = d.output_addr + p as u64 * stride + (d.out_ch_offset as usize + ot.o0) as u64;
+                dram.write(addr, &out[..ot.no]).map_err(Fault::dma)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workloads::{resnet8, resnet8_config};
+    use systole_arch::descriptor::{decode, DESCRIPTOR_BYTES};
+    use systole_host::{pack, PackOptions};
+
+    /// The i16 and i32 operand paths write the same bytes for every CONV layer of ResNet-8
+    /// (the inputs are whatever the DRAM holds: the schedule is not run, only the products).
+    #[test]
+    fn narrow_and_wide_operands_agree() {
+        let (graph, _) = resnet8(5);
+        let cfg = resnet8_config(8);
+        let image = pack(&graph, &cfg, PackOptions::default()).unwrap();
+        let layout = &image.plan.dram;
+        let mut dram = Dram::new(layout.base, layout.size).unwrap();
+        for (region, bytes) in image.constant_regions() {
+            dram.write(region.addr, bytes).unwrap();
+        }
+        // Pseudo-random activations in every buffer.
+        let mut seed = 0x1234_5678u32;
+        for b in &layout.buffers {
+            let bytes: Vec<u8> = (0..b.region.bytes)
+                .map(|_| {
+                    seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                    (seed >> 24) as u8
+                })
+                .collect();
+            dram.write(b.region.addr, &bytes).unwrap();
+        }
+        let mut convs = 0;
+        for chunk in image.program.chunks_exact(DESCRIPTOR_BYTES) {
+            let words: Vec<u32> = chunk.chunks_exact(4).map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]])).collect();
+            let d = decode(&words).unwrap();
+            if d.opcode != Some(systole_arch::Opcode::Conv) {
+                continue;
+            }
+            convs += 1;
+            let (mut narrow, mut wide) = (dram.clone(), dram.clone());
+            run_conv_with(&mut narrow, &d, &cfg, false).unwrap();
+            run_conv_with(&mut wide, &d, &cfg, true).unwrap();
+            let out = d.conv_geometry().pixels() * d.out_ch_stride as usize;
+            assert_eq!(narrow.read(d.output_addr, out).unwrap(), wide.read(d.output_addr, out).unwrap());
+            assert_ne!(narrow.read(d.output_addr, out).unwrap(), dram.read(d.output_addr, out).unwrap());
+        }
+        assert_eq!(convs, 10);
+    }
 }
