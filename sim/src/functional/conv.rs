@@ -10,8 +10,8 @@
 //! the same number), so here each o-tile's weight tiles are read once and reordered into a dense
 //! `[column][k]` i32 matrix with the zero points subtracted (k = the used rows of every k-tile of
 //! the o-tile, in plan order; idle rows dropped since their activation is 0), and for every
-//! output pixel the matching im2col bytes are gathered into one contiguous vector: one dot
-//! product per output byte, no allocation per pixel.
+//! output pixel the matching im2col bytes are gathered into one contiguous vector (once for all
+//! o-tiles that share their k-tiles): one dot product per output byte, no allocation per pixel.
 
 use super::dram::Dram;
 use crate::sequencer::Fault;
@@ -155,20 +155,16 @@ struct Layer<'a> {
 }
 
 impl Layer<'_> {
-    fn run<T: Operand>(&self, dram: &mut Dram, xin: &[T]) -> Result<(), Fault> {
+    /// Dense `[column][k]` weights of every o-tile, zero points subtracted at the array's edge.
+    fn dense_weights<T: Operand>(&self) -> Vec<Vec<T>> {
         let (d, plan) = (self.d, self.plan);
         let cols = plan.cols;
         let tile_bytes = plan.rows * cols;
-        let stride = d.out_ch_stride as u64;
         let mut first_tile = 0;
-        let mut weights: Vec<T> = Vec::new();
-        let mut x: Vec<T> = Vec::new();
-        let mut out = vec![0u8; cols];
+        let mut all = Vec::with_capacity(plan.o_tiles.len());
         for ot in &plan.o_tiles {
-            // Dense [column][k] weights of this o-tile, zero points subtracted at the array's edge.
             let k: usize = ot.k_tiles.iter().map(KTile::used_rows).sum();
-            weights.clear();
-            weights.resize(ot.no * k, T::default());
+            let mut weights = vec![T::default(); ot.no * k];
             let mut row0 = 0;
             for (t, kt) in ot.k_tiles.iter().enumerate() {
                 let tile = &self.tiles[(first_tile + t) * tile_bytes..(first_tile + t + 1) * tile_bytes];
@@ -181,16 +177,34 @@ impl Layer<'_> {
                 row0 += kt.used_rows();
             }
             first_tile += ot.k_tiles.len();
-            x.resize(k, T::default());
-            for p in 0..plan.pixels {
-                gather(self.geom, xin, &ot.k_tiles, p, &mut x);
-                for (col, o) in out[..ot.no].iter_mut().enumerate() {
-                    let acc = self.params[ot.o0 + col].bias.wrapping_add(dot(&weights[col * k..(col + 1) * k], &x));
+            all.push(weights);
+        }
+        all
+    }
+
+    fn run<T: Operand>(&self, dram: &mut Dram, xin: &[T]) -> Result<(), Fault> {
+        let (d, plan) = (self.d, self.plan);
+        let weights = self.dense_weights::<T>();
+        let mut x: Vec<T> = Vec::new();
+        let out_c = self.geom.out_c;
+        let mut out = vec![0u8; out_c];
+        for p in 0..plan.pixels {
+            // O-tiles with the same k-tiles (all of them, without groups) share one gather.
+            let mut gathered: Option<&[KTile]> = None;
+            for (ot, w) in plan.o_tiles.iter().zip(&weights) {
+                if gathered != Some(&ot.k_tiles[..]) {
+                    x.resize(ot.k_tiles.iter().map(KTile::used_rows).sum(), T::default());
+                    gather(self.geom, xin, &ot.k_tiles, p, &mut x);
+                    gathered = Some(&ot.k_tiles);
+                }
+                let k = x.len();
+                for (col, o) in out[ot.o0..ot.o0 + ot.no].iter_mut().enumerate() {
+                    let acc = self.params[ot.o0 + col].bias.wrapping_add(dot(&w[col * k..(col + 1) * k], &x));
                     *o = self.stage.apply(acc, ot.o0 + col) as u8;
                 }
-                let addr = d.output_addr + p as u64 * stride + (d.out_ch_offset as usize + ot.o0) as u64;
-                dram.write(addr, &out[..ot.no]).map_err(Fault::dma)?;
             }
+            let addr = d.output_addr + p as u64 * d.out_ch_stride as u64 + d.out_ch_offset as u64;
+            dram.write(addr, &out).map_err(Fault::dma)?;
         }
         Ok(())
     }

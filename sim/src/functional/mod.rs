@@ -1,7 +1,7 @@
 //! The functional engine model: runs a packed image's schedule on a byte-addressed DRAM.
 //!
 //! * `dram`: the device memory (one `Vec<u8>` from the plan's base).
-//! * `conv`: CONV layers through the tile loop nest.
+//! * `conv`: CONV layers: the tile loop nest's sums, reordered into dense dot products.
 //! * `post`: ADD and the pools through the model crate's kernels with the parameters read back
 //!   from DRAM.
 //! * `host`: host steps (the image's IR nodes) through the reference kernels.
