@@ -689,9 +689,7 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> Logic for
         self.reader.count.next = bit_cast::<COUNT_BITS, 16>(self.np.q.val());
         self.reader.ky.next = self.ky.q.val();
         self.reader.kx0.next = self.kx0.q.val();
-        self.reader.nx.next = self.nx_eff.val();
         self.reader.c0.next = self.c0.q.val();
-        self.reader.nc.next = bit_cast::<ROW_BITS, 16>(self.nc_eff.val());
         self.reader.wr_en.next = false;
         self.wr_beat.next = bit_cast::<AW, 24>(self.beat_idx.q.val());
         self.reader.wr_addr.next = self.wr_beat.val() << self.k_log2_beat_aw.val();
@@ -784,6 +782,8 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> Logic for
         if self.c_room.val() < self.nc.q.val() {
             self.nc_eff.next = self.c_room.val();
         }
+        self.reader.nx.next = self.nx_eff.val();
+        self.reader.nc.next = bit_cast::<ROW_BITS, 16>(self.nc_eff.val());
         self.c_next.next = self.c0.q.val() + self.nc.q.val();
         self.kx_next.next = self.kx0.q.val() + self.nx.q.val();
         self.kt_last.next = (self.c_next.val() >= self.c_hi.q.val())
@@ -829,8 +829,10 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> Logic for
         self.walker.pixels.next = self.np.q.val();
         self.walker.channels.next = self.no.q.val();
         self.walker.stride.next = self.out_ch_stride.val();
+        // `take` from the state alone: the walker ignores it while not valid, and a walker input
+        // computed from a walker output would be a false combinational loop (one always block).
+        self.walker.take.next = self.state.q.val() == self.s_wb_fill.val();
         self.walker_take.next = (self.state.q.val() == self.s_wb_fill.val()) & self.walker.valid.val();
-        self.walker.take.next = self.walker_take.val();
         self.rq_v.d.next = self.walker_take.val();
         self.rq_s.d.next = self.walker.strobe.val();
         self.rq_ch.d.next = self.walker.channel.val();
@@ -863,7 +865,7 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> Logic for
         self.y_bits.next = unsigned_cast(self.requant_lane.y.val());
         self.y_byte.next = bit_cast::<8, 32>(self.y_bits.val());
         self.packer.in_valid.next = self.requant_lane.valid_out.val();
-        self.packer.in_strobe.next = self.strobe_line.q.val().get_bit(0);
+        self.packer.in_strobe.next = self.strobe_line.q.val() == self.k1_1.val();
         self.packer.in_byte.next = self.y_byte.val();
 
         // ---- Dividers: channels per group.
