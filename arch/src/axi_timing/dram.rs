@@ -66,8 +66,8 @@ pub struct MasterSignals {
     pub aw: AddrSignals,
     pub wvalid: bool,
     pub wdata: Vec<u8>,
-    /// WSTRB is all ones.
-    pub wstrb_full: bool,
+    /// WSTRB: bit i enables byte i of the beat (only strobed bytes are written).
+    pub wstrb: u64,
     pub wlast: bool,
     pub bready: bool,
 }
@@ -107,8 +107,6 @@ pub enum Violation {
     Outstanding { edge: u64, channel: &'static str },
     #[error("edge {edge}: WLAST={} on beat {beat} of a {beats}-beat burst", u8::from(*.wlast))]
     WlastPosition { edge: u64, wlast: bool, beat: u64, beats: u64 },
-    #[error("edge {edge}: WSTRB is not all ones")]
-    PartialStrobe { edge: u64 },
 }
 
 #[derive(Clone, Debug)]
@@ -139,7 +137,7 @@ pub struct DramModel {
     /// Payloads offered but not taken at the previous edge: they must be offered again.
     held_ar: Option<AddrSignals>,
     held_aw: Option<AddrSignals>,
-    held_w: Option<(Vec<u8>, bool, bool)>,
+    held_w: Option<(Vec<u8>, bool, u64)>,
 }
 
 impl DramModel {
@@ -235,7 +233,7 @@ impl DramModel {
         }
 
         // W before AW: `wready` already required an AW taken at an earlier edge.
-        let w_payload = (m.wdata.clone(), m.wlast, m.wstrb_full);
+        let w_payload = (m.wdata.clone(), m.wlast, m.wstrb);
         if self.held_w.as_ref().is_some_and(|held| !m.wvalid || *held != w_payload) {
             bad.push(Violation::Unstable { edge: e, channel: "W" });
         }
@@ -246,12 +244,13 @@ impl DramModel {
                 if m.wlast != last {
                     bad.push(Violation::WlastPosition { edge: e, wlast: m.wlast, beat: b.taken, beats: b.beats });
                 }
-                if !m.wstrb_full {
-                    bad.push(Violation::PartialStrobe { edge: e });
-                }
                 if b.resp == OKAY {
                     let at = (b.addr + b.taken * bytes) as usize;
-                    self.mem[at..at + bytes as usize].copy_from_slice(&m.wdata[..bytes as usize]);
+                    for (i, (cell, &byte)) in self.mem[at..at + bytes as usize].iter_mut().zip(&m.wdata).enumerate() {
+                        if m.wstrb >> i & 1 == 1 {
+                            *cell = byte;
+                        }
+                    }
                 }
                 b.taken += 1;
                 b.next_edge = e + timing.interval;
@@ -352,10 +351,21 @@ mod tests {
     }
 
     #[test]
+    fn write_strobes_select_bytes() {
+        let mut dram = DramModel::new(config(1, 1), vec![9; 8192]);
+        let aw = AddrSignals { valid: true, addr: 8, len: 0, size: 3, burst: INCR };
+        let w = MasterSignals { wvalid: true, wdata: (1..=8).collect(), wstrb: 0b1010_0101, wlast: true, ..Default::default() };
+        dram.clock(&MasterSignals { aw, ..w.clone() });
+        assert!(dram.clock(&w).is_empty());
+        assert_eq!(&dram.memory()[8..16], &[1, 9, 3, 9, 9, 6, 9, 8]);
+        assert_eq!(&dram.memory()[..8], &[9; 8]);
+    }
+
+    #[test]
     fn write_burst_response_and_errors() {
         let mut dram = DramModel::new(config(2, 1), vec![0; 8192]);
         let aw = AddrSignals { valid: true, addr: 4096, len: 0, size: 3, burst: INCR };
-        let w = MasterSignals { wvalid: true, wdata: vec![7; 8], wstrb_full: true, wlast: true, ..Default::default() };
+        let w = MasterSignals { wvalid: true, wdata: vec![7; 8], wstrb: 0xff, wlast: true, ..Default::default() };
         let first = MasterSignals { aw, ..w.clone() };
         assert!(!dram.outputs().wready, "no W before its AW");
         dram.clock(&first);

@@ -22,6 +22,8 @@ use crate::plan::{plan_conv, PlanError};
 use crate::Opcode;
 use serde::{Deserialize, Serialize};
 
+pub mod conv;
+
 /// Where a cycle count comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TimingSource {

@@ -1,6 +1,7 @@
 //! Hardware blocks, each a rust-hdl module with its pure Rust golden model beside it.
 
 pub mod array;
+pub mod conv;
 pub mod delay;
 pub mod dma;
 pub mod im2col;

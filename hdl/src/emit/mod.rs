@@ -89,11 +89,27 @@ pub fn postprocess(raw: &str, top: &str, waivers: &[Waiver]) -> Result<Design, E
     let mut stats = EmitStats { modules_emitted: modules.len(), ..EmitStats::default() };
     stats.modules_merged = dedup::dedup(&mut modules, names::RUST_HDL_TOP);
     names::rename(&mut modules, top)?;
+    // A waiver names a declaration of the top, or `path::signal` one of the sub-module at
+    // `path` (rust-hdl's instance path, `$`-separated, e.g. `reader$gen::req_len`).
+    let mut placed = vec![false; waivers.len()];
     for module in &mut modules {
         stats.lines_fixed += fixups::apply(module);
-        if module.name == top {
-            waivers::apply(module, waivers)?;
+        let mut own = Vec::new();
+        for (k, w) in waivers.iter().enumerate() {
+            let here = match w.signal.split_once("::") {
+                None => (module.name == top).then(|| w.clone()),
+                Some((path, signal)) => (module.name == format!("{top}__{}", path.replace('$', "__")))
+                    .then(|| Waiver { signal: signal.to_string().into(), ..w.clone() }),
+            };
+            if let Some(w) = here {
+                placed[k] = true;
+                own.push(w);
+            }
         }
+        waivers::apply(module, &own)?;
+    }
+    if let Some(k) = placed.iter().position(|p| !p) {
+        return Err(EmitError::StaleWaiver { signal: waivers[k].signal.to_string() });
     }
     // The top first: tools that take the first module as the default top then agree with us.
     modules.sort_by_key(|m| m.name != top);

@@ -7,7 +7,8 @@
 // * the read and write command sources, the read stream's consumer and the write stream's
 //   producer, each stalling on the edges `axi_timing::stall::Stalls` says.
 //
-// usage: sim CONFIG COMMANDS MEM_IN STREAM_IN MEM_OUT RDATA_OUT EVENTS_OUT TRACE_OUT
+// usage: sim CONFIG COMMANDS MEM_IN STREAM_IN STRB_IN MEM_OUT RDATA_OUT EVENTS_OUT TRACE_OUT
+// STRB_IN: the write stream's WSTRB per beat (8 bytes little endian each); empty = all ones.
 // Events (text, one per line): `RA k e` / `WA k e` command k accepted at edge e; `RE k e err` read
 // command k delivered its last beat at edge e; `WE k e err` write command k's last B handshake
 // (its done pulse) at edge e; `V e message` protocol violation; `X message` harness error;
@@ -110,7 +111,8 @@ struct Master {
     Addr aw;
     bool wvalid = false;
     std::vector<uint8_t> wdata;
-    bool wstrb_full = false, wlast = false, bready = false;
+    uint64_t wstrb = 0;
+    bool wlast = false, bready = false;
 };
 
 struct Slave {
@@ -133,8 +135,9 @@ struct Response {
 
 struct WPayload {
     std::vector<uint8_t> data;
-    bool last, strb_full;
-    bool operator==(const WPayload& o) const { return data == o.data && last == o.last && strb_full == o.strb_full; }
+    bool last;
+    uint64_t strb;
+    bool operator==(const WPayload& o) const { return data == o.data && last == o.last && strb == o.strb; }
 };
 
 class Dram {
@@ -185,7 +188,7 @@ class Dram {
             if (b.taken == b.beats) reads.pop_front();
         }
 
-        WPayload w{m.wdata, m.wlast, m.wstrb_full};
+        WPayload w{m.wdata, m.wlast, m.wstrb};
         if (held_w && !(m.wvalid && held_w_value == w)) violation(e, "W dropped VALID or changed its payload before READY");
         held_w = m.wvalid && !s.wready;
         held_w_value = w;
@@ -198,8 +201,11 @@ class Dram {
                               b.taken, b.beats);
                 violation(e, msg);
             }
-            if (!m.wstrb_full) violation(e, "WSTRB is not all ones");
-            if (b.resp == OKAY) std::memcpy(&mem[b.addr + b.taken * BEAT_BYTES], m.wdata.data(), BEAT_BYTES);
+            if (b.resp == OKAY) {
+                for (unsigned i = 0; i < BEAT_BYTES; ++i) {
+                    if ((m.wstrb >> i) & 1) mem[b.addr + b.taken * BEAT_BYTES + i] = m.wdata[i];
+                }
+            }
             b.taken += 1;
             b.next_edge = e + cfg.interval;
             if (last) {
@@ -316,8 +322,8 @@ struct Command {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc != 9) {
-        std::fprintf(stderr, "usage: sim CONFIG COMMANDS MEM_IN STREAM_IN MEM_OUT RDATA_OUT EVENTS_OUT TRACE_OUT\n");
+    if (argc != 10) {
+        std::fprintf(stderr, "usage: sim CONFIG COMMANDS MEM_IN STREAM_IN STRB_IN MEM_OUT RDATA_OUT EVENTS_OUT TRACE_OUT\n");
         return 2;
     }
     Config cfg;
@@ -336,8 +342,8 @@ int main(int argc, char** argv) {
         }
         std::fclose(f);
     }
-    std::vector<uint8_t> mem, stream;
-    if (!read_file(argv[3], mem) || !read_file(argv[4], stream)) {
+    std::vector<uint8_t> mem, stream, strobes;
+    if (!read_file(argv[3], mem) || !read_file(argv[4], stream) || !read_file(argv[5], strobes)) {
         std::fprintf(stderr, "cannot read the memory image or the write stream\n");
         return 2;
     }
@@ -345,9 +351,9 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "memory image has %zu bytes, config says %" PRIu64 "\n", mem.size(), cfg.mem_bytes);
         return 2;
     }
-    FILE* rdata = std::fopen(argv[6], "wb");
-    FILE* events = std::fopen(argv[7], "w");
-    FILE* trace = std::fopen(argv[8], "w");
+    FILE* rdata = std::fopen(argv[7], "wb");
+    FILE* events = std::fopen(argv[8], "w");
+    FILE* trace = std::fopen(argv[9], "w");
     if (!rdata || !events || !trace) { std::perror("open outputs"); return 2; }
 
     VerilatedContext ctx;
@@ -394,6 +400,9 @@ int main(int argc, char** argv) {
         dut.wr_cmd_beats = wr_offer ? writes[wr_next].beats : 0;
         dut.wr_in_valid = in_offer;
         if (in_offer) put(dut.wr_in_data, &stream[stream_pos * BEAT_BYTES]);
+        uint64_t strb = STRB_ALL;
+        if (in_offer && (stream_pos + 1) * 8 <= strobes.size()) std::memcpy(&strb, &strobes[stream_pos * 8], 8);
+        dut.wr_in_strb = in_offer ? strb : 0;
         dut.rd_out_ready = !cfg.stalls.hit(CONSUMER, e);
 
         dut.clock = 0;
@@ -407,22 +416,22 @@ int main(int argc, char** argv) {
         m.wdata.assign(BEAT_BYTES, 0);
         get(dut.m_axi_wdata, m.wdata.data());
         m.wlast = dut.m_axi_wlast;
-        m.wstrb_full = static_cast<uint64_t>(dut.m_axi_wstrb) == STRB_ALL;
+        m.wstrb = static_cast<uint64_t>(dut.m_axi_wstrb);
         m.bready = dut.m_axi_bready;
         if (!m.ar.valid) m.ar = Addr{};
         if (!m.aw.valid) m.aw = Addr{};
         if (!m.wvalid) {
             m.wdata.assign(BEAT_BYTES, 0);
             m.wlast = false;
-            m.wstrb_full = false;
+            m.wstrb = 0;
         }
 
         if (cfg.trace) {
             std::fprintf(trace,
-                         "%" PRIu64 " %d %" PRIx64 " %x %x %x %d %d %" PRIx64 " %x %x %x %d %d %d %d | %d %d %d %x %" PRIx64
+                         "%" PRIu64 " %d %" PRIx64 " %x %x %x %d %d %" PRIx64 " %x %x %x %d %d %" PRIx64 " %d | %d %d %d %x %" PRIx64
                          " %d %d %d %x\n",
                          e, m.ar.valid, m.ar.addr, m.ar.len, m.ar.size, m.ar.burst, m.rready, m.aw.valid, m.aw.addr,
-                         m.aw.len, m.aw.size, m.aw.burst, m.wvalid, m.wlast, m.wstrb_full, m.bready, s.arready, s.rvalid,
+                         m.aw.len, m.aw.size, m.aw.burst, m.wvalid, m.wlast, m.wstrb, m.bready, s.arready, s.rvalid,
                          s.rlast, s.rresp, s.rvalid ? fold(s.rdata) : 0, s.awready, s.wready, s.bvalid, s.bresp);
         }
 
@@ -500,8 +509,8 @@ int main(int argc, char** argv) {
     std::fclose(rdata);
     std::fclose(events);
     std::fclose(trace);
-    FILE* out = std::fopen(argv[5], "wb");
-    if (!out) { std::perror(argv[5]); return 2; }
+    FILE* out = std::fopen(argv[6], "wb");
+    if (!out) { std::perror(argv[6]); return 2; }
     std::fwrite(dram.memory().data(), 1, dram.memory().size(), out);
     std::fclose(out);
     return 0;

@@ -76,6 +76,8 @@ pub struct Stimulus {
     pub memory: Vec<u8>,
     /// The write engine's input stream: the beats of all writes, in order.
     pub stream: Vec<u8>,
+    /// WSTRB of each stream beat (bit i = byte i); empty = all ones.
+    pub strobes: Vec<u64>,
     pub max_cycles: u64,
     /// Edges with `reset` high before the sources start.
     pub reset_cycles: u64,
@@ -129,7 +131,7 @@ pub struct Cosim {
     pub cached: bool,
 }
 
-fn dut_header(top: &str, bus: BusWidth) -> String {
+pub(crate) fn dut_header(top: &str, bus: BusWidth) -> String {
     let bytes = bus.beat_bytes();
     let strb = if bytes >= 64 { u64::MAX } else { (1u64 << bytes) - 1 };
     format!(
@@ -189,7 +191,9 @@ impl Cosim {
         write("commands", commands.as_bytes())?;
         write("mem_in", &stim.memory)?;
         write("stream", &stim.stream)?;
-        let names = ["config", "commands", "mem_in", "stream", "mem_out", "rdata", "events", "trace"];
+        let strobes: Vec<u8> = stim.strobes.iter().flat_map(|s| s.to_le_bytes()).collect();
+        write("strobes", &strobes)?;
+        let names = ["config", "commands", "mem_in", "stream", "strobes", "mem_out", "rdata", "events", "trace"];
         let out = Command::new(&self.exe).args(names.map(file)).output().map_err(io_err(&self.exe))?;
         if !out.status.success() {
             return Err(CosimError::Run(String::from_utf8_lossy(&out.stderr).into_owned()));
@@ -291,7 +295,7 @@ fn parse_trace(text: &str) -> Result<Vec<TraceLine>, CosimError> {
                     wvalid: m[12] != 0,
                     wdata: Vec::new(),
                     wlast: m[13] != 0,
-                    wstrb_full: m[14] != 0,
+                    wstrb: m[14],
                     bready: m[15] != 0,
                 },
                 slave: SlaveSignals {
@@ -326,7 +330,7 @@ pub struct ReplayMismatch {
 
 /// Replays `trace` (from a run of `stim` with `trace` on) through [`DramModel`]: the Rust model
 /// must drive exactly what the C++ slave drove on every edge. W data is taken from the write
-/// stream in order (the engine forwards it unchanged; the final memory comparison checks that).
+/// stream in order (WSTRB from the trace) (the engine forwards it unchanged; the final memory comparison checks that).
 /// Returns the model's final memory and the violations it found.
 pub fn replay(stim: &Stimulus, trace: &[TraceLine]) -> Result<(Vec<u8>, Vec<Violation>), ReplayMismatch> {
     let bytes = stim.dram.bus.beat_bytes() as usize;

@@ -31,6 +31,7 @@ pub struct Dma<const W: usize, const S: usize> {
     pub wr_in_valid: Signal<In, Bit>,
     pub wr_in_ready: Signal<Out, Bit>,
     pub wr_in_data: Signal<In, Bits<W>>,
+    pub wr_in_strb: Signal<In, Bits<S>>,
     pub m_axi_arvalid: Signal<Out, Bit>,
     pub m_axi_arready: Signal<In, Bit>,
     pub m_axi_araddr: Signal<Out, Bits<32>>,
@@ -85,6 +86,7 @@ impl<const W: usize, const S: usize> Default for Dma<W, S> {
             wr_in_valid: Default::default(),
             wr_in_ready: Default::default(),
             wr_in_data: Default::default(),
+            wr_in_strb: Default::default(),
             m_axi_arvalid: Default::default(),
             m_axi_arready: Default::default(),
             m_axi_araddr: Default::default(),
@@ -150,6 +152,7 @@ impl<const W: usize, const S: usize> Logic for Dma<W, S> {
         self.write.cmd_beats.next = self.wr_cmd_beats.val();
         self.write.in_valid.next = self.wr_in_valid.val();
         self.write.in_data.next = self.wr_in_data.val();
+        self.write.in_strb.next = self.wr_in_strb.val();
         self.write.m_axi_awready.next = self.m_axi_awready.val();
         self.write.m_axi_wready.next = self.m_axi_wready.val();
         self.write.m_axi_bvalid.next = self.m_axi_bvalid.val();

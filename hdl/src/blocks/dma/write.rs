@@ -1,5 +1,5 @@
 //! The AXI4 write DMA: a command (byte address, beats) and an input stream become INCR bursts
-//! on AW + W (WSTRB all ones, WLAST on the burst's last beat), one burst outstanding: the next
+//! on AW + W (WSTRB = the input beat's `in_strb`, WLAST on the burst's last beat), one burst outstanding: the next
 //! AW waits for the previous burst's B response. `S` = `W / 8` is the WSTRB width (a second
 //! const parameter because rust-hdl port widths cannot be computed from `W`).
 //!
@@ -36,6 +36,8 @@ pub struct DmaWrite<const W: usize, const S: usize> {
     pub in_valid: Signal<In, Bit>,
     pub in_ready: Signal<Out, Bit>,
     pub in_data: Signal<In, Bits<W>>,
+    /// Byte strobes of the input beat (bit i = byte i), carried to WSTRB with the data.
+    pub in_strb: Signal<In, Bits<S>>,
     pub m_axi_awvalid: Signal<Out, Bit>,
     pub m_axi_awready: Signal<In, Bit>,
     pub m_axi_awaddr: Signal<Out, Bits<32>>,
@@ -52,6 +54,8 @@ pub struct DmaWrite<const W: usize, const S: usize> {
     pub m_axi_bresp: Signal<In, Bits<2>>,
     planner: BurstPlanner,
     slice: Skid<W>,
+    /// The strobes' register slice: same inputs as `slice`, so it moves in lockstep with it.
+    strb_slice: Skid<S>,
     state: DFF<Bits<2>>,
     addr: DFF<Bits<32>>,
     left: DFF<Bits<24>>,
@@ -73,7 +77,6 @@ pub struct DmaWrite<const W: usize, const S: usize> {
     size_3: Constant<Bits<3>>,
     incr_2: Constant<Bits<2>>,
     okay_2: Constant<Bits<2>>,
-    strb_all: Constant<Bits<S>>,
     k0_24: Constant<Bits<24>>,
     k1_24: Constant<Bits<24>>,
     k1_32: Constant<Bits<32>>,
@@ -110,6 +113,7 @@ impl<const W: usize, const S: usize> Default for DmaWrite<W, S> {
             in_valid: Default::default(),
             in_ready: Default::default(),
             in_data: Default::default(),
+            in_strb: Default::default(),
             m_axi_awvalid: Default::default(),
             m_axi_awready: Default::default(),
             m_axi_awaddr: Default::default(),
@@ -126,6 +130,7 @@ impl<const W: usize, const S: usize> Default for DmaWrite<W, S> {
             m_axi_bresp: Default::default(),
             planner: BurstPlanner::new(bus),
             slice: Default::default(),
+            strb_slice: Default::default(),
             state: Default::default(),
             addr: Default::default(),
             left: Default::default(),
@@ -144,7 +149,6 @@ impl<const W: usize, const S: usize> Default for DmaWrite<W, S> {
             size_3: Constant::new(bits::<3>(k.shift)),
             incr_2: Constant::new(bits::<2>(k.incr)),
             okay_2: Constant::new(bits::<2>(0)),
-            strb_all: Constant::new(Bits::<S>::mask()),
             k0_24: Constant::new(bits::<24>(0)),
             k1_24: Constant::new(bits::<24>(1)),
             k1_32: Constant::new(bits::<32>(1)),
@@ -172,6 +176,8 @@ impl<const W: usize, const S: usize> Logic for DmaWrite<W, S> {
         self.planner.clock.next = self.clock.val();
         self.slice.clock.next = self.clock.val();
         self.slice.reset.next = self.reset.val();
+        self.strb_slice.clock.next = self.clock.val();
+        self.strb_slice.reset.next = self.reset.val();
         self.is_idle.next = self.state.q.val() == self.s_idle.val();
         self.is_burst.next = self.state.q.val() == self.s_burst.val();
         self.is_resp.next = self.state.q.val() == self.s_resp.val();
@@ -195,10 +201,19 @@ impl<const W: usize, const S: usize> Logic for DmaWrite<W, S> {
         self.slice.in_data.next = self.in_data.val();
         self.in_last.next = self.taken.q.val() == self.burst_m1.val();
         self.slice.in_last.next = self.in_last.val();
-        self.in_take.next = self.in_valid.val() & self.feed.q.val() & self.slice.in_ready.val();
+        self.in_take.next =
+            self.in_valid.val() & self.feed.q.val() & self.slice.in_ready.val() & self.strb_slice.in_ready.val();
         self.slice.out_ready.next = self.m_axi_wready.val();
+        self.strb_slice.in_valid.next = self.in_valid.val() & self.feed.q.val();
+        self.strb_slice.in_data.next = self.in_strb.val();
+        self.strb_slice.in_last.next = self.in_last.val();
+        self.strb_slice.out_ready.next = self.m_axi_wready.val();
         self.aw_take.next = self.aw_pending.q.val() & self.m_axi_awready.val();
-        self.wlast_take.next = self.slice.out_valid.val() & self.slice.out_last.val() & self.m_axi_wready.val();
+        self.wlast_take.next = self.slice.out_valid.val()
+            & self.strb_slice.out_valid.val()
+            & self.slice.out_last.val()
+            & self.strb_slice.out_last.val()
+            & self.m_axi_wready.val();
 
         if self.in_take.val() {
             self.taken.d.next = self.taken.q.val() + self.k1_8.val();
@@ -263,16 +278,18 @@ impl<const W: usize, const S: usize> Logic for DmaWrite<W, S> {
         self.busy.next = !self.is_idle.val();
         self.done.next = self.done_pulse.q.val();
         self.error.next = self.err.q.val();
-        self.in_ready.next = self.slice.in_ready.val() & self.feed.q.val();
+        self.in_ready.next = self.slice.in_ready.val() & self.strb_slice.in_ready.val() & self.feed.q.val();
         self.m_axi_awvalid.next = self.aw_pending.q.val();
         self.m_axi_awaddr.next = self.addr.q.val();
         self.m_axi_awlen.next = self.planner.len_m1.val();
         self.m_axi_awsize.next = self.size_3.val();
         self.m_axi_awburst.next = self.incr_2.val();
-        self.m_axi_wvalid.next = self.slice.out_valid.val();
+        // The two slices hold the same beats (same inputs every cycle): the ANDs are identities
+        // that keep both slices' handshake outputs in use.
+        self.m_axi_wvalid.next = self.slice.out_valid.val() & self.strb_slice.out_valid.val();
         self.m_axi_wdata.next = self.slice.out_data.val();
-        self.m_axi_wstrb.next = self.strb_all.val();
-        self.m_axi_wlast.next = self.slice.out_last.val();
+        self.m_axi_wstrb.next = self.strb_slice.out_data.val();
+        self.m_axi_wlast.next = self.slice.out_last.val() & self.strb_slice.out_last.val();
         self.m_axi_bready.next = self.is_resp.val();
     }
 }

@@ -1,0 +1,96 @@
+//! Exact cycles of the CONV layer unit (`hdl::blocks::conv::ConvUnit`, v1 sequencing: one
+//! phase after another), from the cycle its `start` is high to the cycle its `done` is high,
+//! and the cycles in between with `stall` high, for a DRAM without back-pressure
+//! (`axi_timing`). Checked against Verilator on every co-simulated layer (`hdl/tests/conv_unit.rs`).
+//!
+//! Phases (cycles each; `rd(n)` / `wr(n)` = `axi_timing::read_cycles` / `write_cycles` of an
+//! n-beat command):
+//! * setup + input load: `max(SETUP + 2 + rd(input), IM2COL_READY)`; all load cycles stall;
+//! * per o-tile of `no` channels: `no + 3 + (rd(params) + 1)`;
+//! * per pixel block of `np` pixels: `3`, plus per k-tile `(rd(tile) + 1) + R + 2 + stream(np)`,
+//!   plus per written beat `B + REQUANT_TO_BEAT + (wr(1) + 2)`;
+//! * `2` at the end (the DONE edge and the registered `done`).
+//!
+//! DMA phases (`rd(..) + 1`, `wr(1) + 2` and the load) are the stall cycles.
+
+use crate::axi_timing::{read_cycles, write_cycles, BusWidth, DramTiming, TimingError, Transfer};
+use crate::config::ArchConfig;
+use crate::descriptor::{LayerDescriptor, PARAM_BYTES_PER_CHANNEL};
+use crate::plan::{plan_conv, PlanError};
+use thiserror::Error;
+
+/// The unit's fixed `SETUP` phase (dividers, geometry products).
+pub const SETUP_CYCLES: u64 = 18;
+/// First cycle after `start` in which the im2col reader's layer setup is done.
+pub const IM2COL_READY: u64 = 130;
+/// From the edge taking a beat's last byte slot to the cycle its beat leaves the packer
+/// (psum read, requant lane, packer).
+pub const REQUANT_TO_BEAT: u64 = 12;
+
+#[derive(Debug, Error, PartialEq)]
+pub enum ConvTimingError {
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error(transparent)]
+    Dma(#[from] TimingError),
+}
+
+/// Cycles and stall cycles of one CONV layer on the unit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ConvCycles {
+    pub cycles: u64,
+    pub stall_cycles: u64,
+}
+
+/// `ISSUE` edge to the edge leaving `STREAM`: the reader's tile products, 5 stages to the rows,
+/// the array, the accumulate write, the counter check.
+fn stream_cycles(np: u64, rows: u64, cols: u64) -> u64 {
+    np + rows.min(8) + rows + cols + 7
+}
+
+/// Exact cycles of CONV layer `d` on engine `cfg` with DRAM `dram`.
+pub fn conv_cycles(d: &LayerDescriptor, cfg: &ArchConfig, dram: &DramTiming) -> Result<ConvCycles, ConvTimingError> {
+    let geom = d.conv_geometry();
+    let plan = plan_conv(&geom, cfg)?;
+    let bus = BusWidth::new(cfg.dma_data_bits)?;
+    let beat = bus.beat_bytes();
+    let (rows, cols, pb) = (plan.rows as u64, plan.cols as u64, plan.psum_depth as u64);
+    let rd = |addr: u64, bytes: u64| -> Result<u64, TimingError> {
+        Ok(read_cycles(&Transfer::new(addr, bytes.div_ceil(beat), bus)?, dram))
+    };
+    let wr1 = write_cycles(&Transfer::new(d.output_addr, 1, bus)?, dram);
+
+    let load = rd(d.input_addr, geom.input_bytes() as u64)?;
+    let load_cycles = (SETUP_CYCLES + 2 + load).max(IM2COL_READY) - SETUP_CYCLES;
+    let mut cycles = SETUP_CYCLES + load_cycles;
+    let mut stall = load_cycles;
+    let tile_bytes = rows * cols;
+    let mut tile_addr = d.weight_addr;
+    let stride = d.out_ch_stride as u64;
+    for ot in &plan.o_tiles {
+        let (o0, no) = (ot.o0 as u64, ot.no as u64);
+        let params = rd(d.param_addr + o0 * PARAM_BYTES_PER_CHANNEL as u64, no * PARAM_BYTES_PER_CHANNEL as u64)? + 1;
+        cycles += no + 3 + params;
+        stall += params;
+        let first_tile = tile_addr;
+        for block in 0..plan.pixel_blocks {
+            let np = plan.block_pixels(block) as u64;
+            cycles += 3;
+            let mut ta = first_tile;
+            for _ in &ot.k_tiles {
+                let weights = rd(ta, tile_bytes)? + 1;
+                ta += tile_bytes;
+                cycles += weights + rows + 2 + stream_cycles(np, rows, cols);
+                stall += weights;
+            }
+            tile_addr = ta;
+            // The block's masked contiguous write: lead bytes, (np - 1) strides and `no` bytes.
+            let first = d.output_addr + (block as u64) * pb * stride + d.out_ch_offset as u64 + o0;
+            let span = (np - 1) * stride + no;
+            let beats = (first % beat + span).div_ceil(beat);
+            cycles += beats * (beat + REQUANT_TO_BEAT + wr1 + 2);
+            stall += beats * (wr1 + 2);
+        }
+    }
+    Ok(ConvCycles { cycles: cycles + 2, stall_cycles: stall })
+}

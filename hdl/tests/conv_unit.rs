@@ -1,0 +1,291 @@
+//! The CONV layer unit (`blocks::conv::ConvUnit`) behind a real `Dma` on the C++ AXI DRAM slave:
+//! random conv layers (strides, dilations, asymmetric padding, grouped, depthwise, FC, C_in
+//! below / above R, per-channel weight zero points, both requant modes, channel-slice outputs,
+//! uint8 and int8) are laid out in DRAM as the packer does (arch's `plan_conv` /
+//! `tile_weights`, 16-byte `ChannelParams`), the unit runs from one `start`, and
+//! * every DRAM byte afterwards equals an independent direct convolution + `OutputStage::apply`
+//!   (the bytes outside the layer's slice untouched);
+//! * `start` -> `done` and the stall cycles equal `arch::timing::conv::conv_cycles` exactly;
+//! * the unit's AXI traffic breaks no rule of the slave.
+
+mod common;
+
+use systole_arch::axi_timing::dram::DramConfig;
+use systole_arch::axi_timing::stall::Stalls;
+use systole_arch::axi_timing::{BusWidth, DramTiming};
+use systole_arch::descriptor::{ChannelParams, PARAM_BYTES_PER_CHANNEL};
+use systole_arch::plan::{plan_conv, tile_weights, ConvGeometry};
+use systole_arch::timing::conv::conv_cycles;
+use systole_arch::{ArchConfig, LayerDescriptor, Opcode, RequantMode};
+use systole_hdl::blocks::conv::cosim::ConvCosimTop;
+use systole_hdl::blocks::conv::{unit_fields, ConvCosim, ConvStimulus, ConvUnit};
+use systole_hdl::check;
+use systole_hdl::rng::Rng;
+use systole_model::ir::Padding2d;
+use systole_model::quant::{OutputStage, Requant};
+
+const MEM: u64 = 1 << 16;
+const INPUT: u64 = 0x1000;
+const WEIGHTS: u64 = 0x3000;
+const PARAMS: u64 = 0x7000;
+const OUTPUT: u64 = 0x9000;
+
+fn config(rows: u32, cols: u32) -> ArchConfig {
+    let mut cfg = ArchConfig::new("conv_test", rows, cols);
+    cfg.psum_depth = 16;
+    cfg.act_buffer_bytes = 4096;
+    cfg.requant.float = true;
+    cfg
+}
+
+/// One random layer: its descriptor, the DRAM image and the expected image.
+struct Layer {
+    d: LayerDescriptor,
+    memory: Vec<u8>,
+    expected: Vec<u8>,
+}
+
+fn byte(signed: bool, b: u8) -> i32 {
+    if signed {
+        b as i8 as i32
+    } else {
+        b as i32
+    }
+}
+
+fn random_layer(rng: &mut Rng, cfg: &ArchConfig) -> Layer {
+    let fc = rng.chance(10);
+    let depthwise = !fc && rng.chance(20);
+    let grouped = !fc && !depthwise && rng.chance(15);
+    let groups = if depthwise { 1 + rng.below(6) as usize } else if grouped { 2 } else { 1 };
+    let cg = if depthwise { 1 } else { 1 + rng.below(9) as usize };
+    let in_c = groups * cg;
+    let og = if depthwise { 1 + rng.below(2) as usize } else { 1 + rng.below(10 / groups as u64) as usize };
+    let out_c = groups * og;
+    let mut geom = if fc {
+        ConvGeometry::fully_connected(1 + rng.below(3) as usize, 1 + rng.below(40) as usize, 1 + rng.below(10) as usize)
+    } else {
+        let k = [1 + rng.below(3) as usize, 1 + rng.below(3) as usize];
+        ConvGeometry {
+            batch: 1 + rng.below(2) as usize,
+            in_h: 1 + rng.below(7) as usize,
+            in_w: 1 + rng.below(7) as usize,
+            in_c,
+            out_c,
+            kernel: k,
+            stride: [1 + rng.below(2) as usize, 1 + rng.below(2) as usize],
+            dilation: [1 + rng.below(2) as usize, 1 + rng.below(2) as usize],
+            padding: Padding2d {
+                top: rng.below(k[0] as u64) as usize,
+                left: rng.below(k[1] as u64) as usize,
+                bottom: rng.below(k[0] as u64) as usize,
+                right: rng.below(k[1] as u64) as usize,
+            },
+            groups,
+        }
+    };
+    // Keep the window inside the padded input.
+    while geom.validate().is_err() || geom.out_h() == 0 || geom.out_w() == 0 {
+        geom.in_h += 1;
+        geom.in_w += 1;
+    }
+    let plan = plan_conv(&geom, cfg).unwrap_or_else(|e| panic!("{geom:?}: {e}"));
+    let out_c = geom.out_c;
+    let (in_signed, w_signed, out_signed) = (rng.chance(50), rng.chance(50), rng.chance(50));
+    let per_channel = !w_signed && rng.chance(50);
+    let float = rng.chance(50);
+    let in_zp: i16 = if in_signed { rng.below(21) as i16 - 10 } else { 100 + rng.below(41) as i16 };
+    let out_zp: i16 = if out_signed { rng.below(11) as i16 - 5 } else { 120 + rng.below(11) as i16 };
+    let w_zp: i16 = if w_signed || per_channel { 0 } else { 120 + rng.below(16) as i16 };
+    let (qmin, qmax) = if out_signed { (-128, 127) } else { (0, 255) };
+    let (act_min, act_max) = if rng.chance(30) { (out_zp as i32, qmax) } else { (qmin, qmax) };
+    let slice = rng.chance(30);
+    let out_ch_stride = if slice { out_c + 1 + rng.below(6) as usize } else { out_c };
+    let out_ch_offset = if slice { rng.below((out_ch_stride - out_c + 1) as u64) as usize } else { 0 };
+
+    let params: Vec<ChannelParams> = (0..out_c)
+        .map(|_| ChannelParams {
+            bias: rng.below(4001) as i32 - 2000,
+            multiplier_or_scale: if float {
+                (0.002 + 0.02 * (rng.below(1000) as f32 / 1000.0)).to_bits()
+            } else {
+                (1u32 << 30) + rng.below(1 << 30) as u32
+            },
+            shift: if float { 0 } else { -(4 + rng.below(6) as i32) },
+            weight_zp: if per_channel { 110 + rng.below(30) as i16 } else { 0 },
+        })
+        .collect();
+    let zw: Vec<i32> = params.iter().map(|p| if per_channel { p.weight_zp as i32 } else { w_zp as i32 }).collect();
+    let stage = OutputStage {
+        requant: if float {
+            Requant::Float { scale: params.iter().map(|p| f32::from_bits(p.multiplier_or_scale)).collect() }
+        } else {
+            Requant::Fixed {
+                multiplier: params.iter().map(|p| p.multiplier_or_scale as i32).collect(),
+                shift: params.iter().map(|p| p.shift).collect(),
+            }
+        },
+        zero_point: out_zp as i32,
+        qmin,
+        qmax,
+        act_min,
+        act_max,
+    };
+
+    let mut memory: Vec<u8> = (0..MEM).map(|_| rng.below(256) as u8).collect();
+    let input: Vec<u8> = (0..geom.input_bytes()).map(|_| rng.below(256) as u8).collect();
+    memory[INPUT as usize..INPUT as usize + input.len()].copy_from_slice(&input);
+    let [kh, kw] = geom.kernel;
+    let wlen = out_c * kh * kw * geom.group_in();
+    let weights: Vec<u8> = (0..wlen).map(|_| rng.below(256) as u8).collect();
+    let w_at = |o: usize, ky: usize, kx: usize, ci: usize| weights[((o * kh + ky) * kw + kx) * geom.group_in() + ci];
+    // Packer order: o-tiles, their nonzero k-tiles, each R x C row-major; structural zeros
+    // hold the column's weight zero point.
+    let mut at = WEIGHTS as usize;
+    for ot in &plan.o_tiles {
+        for kt in &ot.k_tiles {
+            for (i, w) in tile_weights(&plan, ot, kt).into_iter().enumerate() {
+                let col = ot.o0 + i % plan.cols;
+                memory[at + i] = match w {
+                    Some(wi) => w_at(wi.o, wi.ky, wi.kx, wi.ci),
+                    None => zw.get(col).map_or(0, |&z| z as u8),
+                };
+            }
+            at += plan.rows * plan.cols;
+        }
+    }
+    assert!(at as u64 <= PARAMS, "weights overflow their region");
+    for (o, p) in params.iter().enumerate() {
+        for (k, word) in p.to_words().iter().enumerate() {
+            let a = PARAMS as usize + o * PARAM_BYTES_PER_CHANNEL + 4 * k;
+            memory[a..a + 4].copy_from_slice(&word.to_le_bytes());
+        }
+    }
+
+    // Independent golden: direct convolution over NHWC, then the output stage.
+    let mut expected = memory.clone();
+    let (oh, ow, cgi) = (geom.out_h(), geom.out_w(), geom.group_in());
+    for n in 0..geom.batch {
+        for oy in 0..oh {
+            for ox in 0..ow {
+                for o in 0..out_c {
+                    let g = o / geom.group_out();
+                    let mut acc = params[o].bias as i64;
+                    for ky in 0..kh {
+                        for kx in 0..kw {
+                            let iy = (oy * geom.stride[0] + ky * geom.dilation[0]) as i64 - geom.padding.top as i64;
+                            let ix = (ox * geom.stride[1] + kx * geom.dilation[1]) as i64 - geom.padding.left as i64;
+                            if iy < 0 || ix < 0 || iy >= geom.in_h as i64 || ix >= geom.in_w as i64 {
+                                continue;
+                            }
+                            for ci in 0..cgi {
+                                let off = geom.input_offset(n as i64, iy, ix, (g * cgi + ci) as i64) as usize;
+                                let x = byte(in_signed, input[off]) - in_zp as i32;
+                                let w = byte(w_signed, w_at(o, ky, kx, ci)) - zw[o];
+                                acc += (x * w) as i64;
+                            }
+                        }
+                    }
+                    let p = (n * oh + oy) * ow + ox;
+                    let a = OUTPUT as usize + p * out_ch_stride + out_ch_offset + o;
+                    expected[a] = stage.apply(acc as i32, o) as u8;
+                }
+            }
+        }
+    }
+
+    let mut d = LayerDescriptor {
+        opcode: Some(Opcode::Conv),
+        requant: if float { RequantMode::Float } else { RequantMode::Fixed },
+        in_signed,
+        out_signed,
+        weight_signed: w_signed,
+        weight_zp_per_channel: per_channel,
+        batch: geom.batch as u16,
+        in_h: geom.in_h as u16,
+        in_w: geom.in_w as u16,
+        in_c: geom.in_c as u16,
+        groups: geom.groups as u16,
+        out_h: oh as u16,
+        out_w: ow as u16,
+        out_c: out_c as u16,
+        kernel_h: kh as u8,
+        kernel_w: kw as u8,
+        stride_h: geom.stride[0] as u8,
+        stride_w: geom.stride[1] as u8,
+        dilation_h: geom.dilation[0] as u8,
+        dilation_w: geom.dilation[1] as u8,
+        pad_top: geom.padding.top as u8,
+        pad_left: geom.padding.left as u8,
+        pad_bottom: geom.padding.bottom as u8,
+        pad_right: geom.padding.right as u8,
+        in_zp,
+        out_zp,
+        weight_zp: w_zp,
+        act_min: act_min as i16,
+        act_max: act_max as i16,
+        out_ch_stride: out_ch_stride as u16,
+        out_ch_offset: out_ch_offset as u16,
+        input_addr: INPUT,
+        output_addr: OUTPUT,
+        weight_addr: WEIGHTS,
+        param_addr: PARAMS,
+        ..LayerDescriptor::default()
+    };
+    d.set_conv_tiles(&plan);
+    Layer { d, memory, expected }
+}
+
+fn cosim<const W: usize, const S: usize, const AW: usize, const PA: usize>(cfg: &ArchConfig) -> Option<ConvCosim> {
+    if !check::tools_or_skip(&["verilator"], "CONV unit co-simulation") {
+        return None;
+    }
+    let unit = ConvUnit::<W, S, AW, PA>::new(cfg).unwrap_or_else(|e| panic!("{e}"));
+    let top = format!("systole_conv_cosim_{}x{}_w{W}", cfg.rows, cfg.cols);
+    let (design, _) = common::emit_to_dir(&mut ConvCosimTop::new(unit), &top, &[]);
+    Some(ConvCosim::build(&design, &common::scratch()).unwrap_or_else(|e| panic!("{e}")))
+}
+
+fn run_layers(sim: &ConvCosim, cfg: &ArchConfig, seed: u64, count: usize) {
+    let mut rng = Rng(seed);
+    let bus = BusWidth::new(cfg.dma_data_bits).unwrap();
+    for k in 0..count {
+        let layer = random_layer(&mut rng, cfg);
+        let (latency, interval) = [(1, 1), (9, 1), (4, 2)][k % 3];
+        let timing = DramTiming::new(latency, interval).unwrap();
+        let stim = ConvStimulus {
+            dram: DramConfig { timing, bus, mem_bytes: MEM, slverr: 0..0, stalls: Stalls::none() },
+            memory: layer.memory.clone(),
+            fields: unit_fields(&layer.d),
+            max_cycles: 2_000_000,
+        };
+        let label = format!("{}x{} layer {k}: {:?}", cfg.rows, cfg.cols, layer.d);
+        let o = sim.run(&stim).unwrap_or_else(|e| panic!("{label}: {e}"));
+        assert!(o.violations.is_empty(), "{label}: AXI violations {:#?}", o.violations);
+        assert_eq!(o.error, None, "{label}: error pulse");
+        let cycles = o.cycles.unwrap_or_else(|| panic!("{label}: no done"));
+        if let Some(at) = o.memory.iter().zip(&layer.expected).position(|(a, b)| a != b) {
+            panic!(
+                "{label}: DRAM differs at {at:#x}: got {}, want {} (output offset {:?})",
+                o.memory[at],
+                layer.expected[at],
+                (at as u64).checked_sub(OUTPUT)
+            );
+        }
+        let written = layer.memory.iter().zip(&layer.expected).filter(|(a, b)| a != b).count();
+        let want = conv_cycles(&layer.d, cfg, &timing).unwrap();
+        println!(
+            "layer {k}: {}x{}x{} -> {}x{}x{} k{}x{} g{} {:?}: {cycles} cycles ({} stall), {written} bytes changed",
+            layer.d.in_h, layer.d.in_w, layer.d.in_c, layer.d.out_h, layer.d.out_w, layer.d.out_c,
+            layer.d.kernel_h, layer.d.kernel_w, layer.d.groups, layer.d.requant, o.stall_cycles
+        );
+        assert_eq!((cycles, o.stall_cycles), (want.cycles, want.stall_cycles), "{label}: (cycles, stall cycles)");
+    }
+}
+
+#[test]
+fn conv_unit_4x4_w64_matches_golden_and_timing() {
+    let cfg = config(4, 4);
+    let Some(sim) = cosim::<64, 8, 12, 4>(&cfg) else { return };
+    run_layers(&sim, &cfg, 0xc044, 24);
+}
