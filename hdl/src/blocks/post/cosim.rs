@@ -1,0 +1,1 @@
+//! Verilator co-simulation of [`super::PostTop`] (placeholder, filled below).
