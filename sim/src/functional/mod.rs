@@ -16,6 +16,8 @@ mod host;
 mod post;
 
 pub use dram::Dram;
+/// One post-op layer (ADD, pools) on `dram`: the golden of the RTL post-op unit.
+pub use post::run_post;
 
 use host::HostRunner;
 use systole_arch::descriptor::{check_against_config, decode, DESCRIPTOR_BYTES, DESCRIPTOR_WORDS};
