@@ -7,7 +7,8 @@ mod common;
 
 use std::path::PathBuf;
 use systole_arch::descriptor::PostParams;
-use systole_arch::{LayerDescriptor, Opcode, RequantMode};
+use systole_arch::timing::post::post_cycles;
+use systole_arch::{ArchConfig, LayerDescriptor, Opcode, RequantMode};
 use systole_hdl::axi_timing::dram::DramConfig;
 use systole_hdl::axi_timing::stall::Stalls;
 use systole_hdl::axi_timing::{BusWidth, DramTiming};
@@ -172,6 +173,10 @@ fn initial_memory(rng: &mut Rng, rec: Option<PostParams>) -> Vec<u8> {
     mem
 }
 
+fn cfg64() -> ArchConfig {
+    ArchConfig { dma_data_bits: 64, ..ArchConfig::new("post", 8, 8) }
+}
+
 fn golden(d: &LayerDescriptor, mem: &[u8]) -> Vec<u8> {
     let mut dram = Dram::new(0, MEM).unwrap_or_else(|e| panic!("{e}"));
     dram.write(0, mem).unwrap_or_else(|e| panic!("{e}"));
@@ -217,7 +222,9 @@ fn post_unit_matches_the_functional_model() {
                     o.memory[k] as i8, want[k] as i8
                 );
             }
-            println!("{op:?} {i}: {} cycles, {} stall", o.cycles().unwrap_or(0), o.stall_cycles);
+            let t = post_cycles(&d, &cfg64(), &timing).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(o.cycles(), Some(t.cycles), "{op:?} layer {i} cycles, {timing:?}\n{d:?}");
+            assert_eq!(o.stall_cycles, t.dma_stall_cycles, "{op:?} layer {i} stall cycles\n{d:?}");
             layers += 1;
         }
     }
