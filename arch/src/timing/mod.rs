@@ -14,6 +14,8 @@
 //! (checked in Verilator on every layer the test suite runs); `Estimate` falls back to the
 //! analytic sizing model (`cycles`) for layers whose RTL path does not exist yet.
 
+pub mod post;
+
 use crate::axi_timing::DramTiming;
 use crate::config::ArchConfig;
 use crate::cycles::{self, DramModel};
@@ -90,6 +92,20 @@ pub fn layer_timing(d: &LayerDescriptor, cfg: &ArchConfig, dram: &DramTiming) ->
         }
         Opcode::End => (cycles::LayerCycles::default(), 0, 0, 0),
     };
+    // The post-op unit's own cycles are exact (`post`); the sequencer's per-layer overhead
+    // (descriptor fetch, perf record) is added by `seq` once it exists.
+    if post::implemented(opcode, d.requant) {
+        if let Ok(t) = post::post_cycles(d, cfg, dram) {
+            return Ok(LayerTiming {
+                cycles: t.cycles,
+                dma_stall_cycles: t.dma_stall_cycles,
+                macs,
+                dram_read_bytes: read,
+                dram_write_bytes: write,
+                source: TimingSource::Exact,
+            });
+        }
+    }
     Ok(LayerTiming {
         cycles: c.total,
         dma_stall_cycles: c.dma_stall(),

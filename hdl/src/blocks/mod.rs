@@ -6,5 +6,6 @@ pub mod delay;
 pub mod dma;
 pub mod im2col;
 pub mod pe;
+pub mod post;
 pub mod regs;
 pub mod requant;

@@ -74,16 +74,33 @@ pub fn emit<B: Block>(uut: &mut B, top: &str) -> Result<Design, EmitError> {
 
 /// As [`emit`], with lint waivers for declarations of the top module (each with its reason).
 pub fn emit_with_waivers<B: Block>(uut: &mut B, top: &str, waivers: &[Waiver]) -> Result<Design, EmitError> {
+    emit_with_nested_waivers(uut, top, waivers, &[])
+}
+
+/// As [`emit_with_waivers`], plus `nested` waivers for sub-blocks' modules: each applies to every
+/// module below the top that declares its signal (a block instantiated inside another keeps the
+/// waivers it needs as a top), and is stale if none does.
+pub fn emit_with_nested_waivers<B: Block>(
+    uut: &mut B,
+    top: &str,
+    waivers: &[Waiver],
+    nested: &[Waiver],
+) -> Result<Design, EmitError> {
     names::validate_top_name(top)?;
     uut.connect_all();
     check_all(uut).map_err(|e| EmitError::DesignCheck(describe_check_error(&e)))?;
     guard::check_precedence(uut)?;
     let raw = generate_verilog_unchecked(uut);
-    postprocess(&raw, top, waivers)
+    postprocess_nested(&raw, top, waivers, nested)
 }
 
 /// Steps 4 and 5 on rust-hdl's text (public so any rust-hdl output can be cleaned the same way).
 pub fn postprocess(raw: &str, top: &str, waivers: &[Waiver]) -> Result<Design, EmitError> {
+    postprocess_nested(raw, top, waivers, &[])
+}
+
+/// [`postprocess`] with waivers for modules below the top (see [`emit_with_nested_waivers`]).
+pub fn postprocess_nested(raw: &str, top: &str, waivers: &[Waiver], nested: &[Waiver]) -> Result<Design, EmitError> {
     names::validate_top_name(top)?;
     let mut modules = netlist::split(raw)?;
     let mut stats = EmitStats { modules_emitted: modules.len(), ..EmitStats::default() };
@@ -110,6 +127,18 @@ pub fn postprocess(raw: &str, top: &str, waivers: &[Waiver]) -> Result<Design, E
     }
     if let Some(k) = placed.iter().position(|p| !p) {
         return Err(EmitError::StaleWaiver { signal: waivers[k].signal.to_string() });
+    }
+    for waiver in nested {
+        let mut used = false;
+        for module in modules.iter_mut().filter(|m| m.name != top) {
+            if waivers::declares(module, &waiver.signal) {
+                waivers::apply(module, std::slice::from_ref(waiver))?;
+                used = true;
+            }
+        }
+        if !used {
+            return Err(EmitError::StaleWaiver { signal: waiver.signal.to_string() });
+        }
     }
     // The top first: tools that take the first module as the default top then agree with us.
     modules.sort_by_key(|m| m.name != top);

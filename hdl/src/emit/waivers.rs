@@ -15,6 +15,11 @@ pub struct Waiver {
     pub reason: &'static str,
 }
 
+/// Whether `module` declares `signal`.
+pub fn declares(module: &Module, signal: &str) -> bool {
+    module.body.iter().any(|line| parse_decl(line).is_some_and(|d| d.name == signal))
+}
+
 pub fn apply(module: &mut Module, waivers: &[Waiver]) -> Result<(), EmitError> {
     for waiver in waivers {
         let index = module

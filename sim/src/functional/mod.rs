@@ -20,6 +20,8 @@ mod host;
 mod post;
 
 pub use dram::Dram;
+/// One post-op layer (ADD, pools) on `dram`: the golden of the RTL post-op unit.
+pub use post::run_post;
 
 use crate::engine::{EngineModel, RunStats};
 use crate::sequencer::{self, Fault};

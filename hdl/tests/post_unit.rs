@@ -1,0 +1,232 @@
+//! The post-op unit: lint-clean, latch-free Verilog, and Verilator co-simulation of random
+//! layers of every implemented (opcode, requant) mode: final DRAM byte for byte against the
+//! functional engine model (`sim::functional::run_post`, which applies the model crate's
+//! kernels), start -> done cycles and stall cycles against `arch::timing::post` exactly.
+
+mod common;
+
+use std::path::PathBuf;
+use systole_arch::descriptor::PostParams;
+use systole_arch::timing::post::post_cycles;
+use systole_arch::{ArchConfig, LayerDescriptor, Opcode, RequantMode};
+use systole_hdl::axi_timing::dram::DramConfig;
+use systole_hdl::axi_timing::stall::Stalls;
+use systole_hdl::axi_timing::{BusWidth, DramTiming};
+use systole_hdl::blocks::post::cosim::{PostCosim, PostOutcome, PostRun};
+use systole_hdl::blocks::post::{top, PostTop};
+use systole_hdl::check;
+use systole_hdl::emit::{self, Design};
+use systole_hdl::rng::Rng;
+use systole_model::kernels::elementwise::TfliteAddParams;
+use systole_model::kernels::pool::TfliteMeanParams;
+use systole_sim::functional::{run_post, Dram};
+
+/// Buffers of 2^WA 8-byte beats in the co-simulated unit.
+const WA: usize = 8;
+const BUFFER_BYTES: u64 = (1 << WA) * 8;
+const MEM: u64 = 1 << 16;
+const PARAM: u64 = 0x40;
+const IN1: u64 = 0x1000;
+const IN2: u64 = 0x2000;
+const OUT: u64 = 0x8000;
+
+fn emit_top<const W: usize, const S: usize, const A: usize>(name: &str) -> (Design, PathBuf) {
+    let mut uut = PostTop::<W, S, A>::default();
+    let design = emit::emit_with_nested_waivers(&mut uut, name, &[], &top::nested_waivers())
+        .unwrap_or_else(|e| panic!("emit {name}: {e}"));
+    let dir = common::scratch().join("designs").join(format!("{name}-{}", std::process::id()));
+    let path = design.write_to(&dir).unwrap_or_else(|e| panic!("write {name}: {e}"));
+    (design, path)
+}
+
+#[test]
+fn post_unit_lints_and_synthesises() {
+    if !check::tools_or_skip(&["verilator", "yosys"], "post unit lint/synth") {
+        return;
+    }
+    // Lint at the co-simulated size; synthesise a small buffer (generic synthesis turns
+    // memories into flip-flops).
+    let (design, path) = emit_top::<64, 8, WA>("systole_post64");
+    check::lint(&path, &design.top).unwrap_or_else(|e| panic!("{e}"));
+    let (design, path) = emit_top::<64, 8, 2>("systole_post64_small");
+    let r = common::lint_and_synth(&design, &path);
+    assert!(r.latches().is_empty(), "{:?}", r.latches());
+}
+
+/// A random layer of `op` that validates and fits the buffers, with its record.
+fn random_layer(rng: &mut Rng, op: Opcode) -> (LayerDescriptor, Option<PostParams>) {
+    loop {
+        let signed = rng.chance(50);
+        let (qmin, qmax) = if signed { (-128i64, 127i64) } else { (0, 255) };
+        let c = rng.range(1, 12) as u16;
+        let mut d = LayerDescriptor {
+            opcode: Some(op),
+            in_signed: signed,
+            out_signed: signed,
+            batch: rng.range(1, 2) as u16,
+            in_h: rng.range(1, 7) as u16,
+            in_w: rng.range(1, 7) as u16,
+            in_c: c,
+            out_c: c,
+            in_zp: rng.range(qmin, qmax) as i16,
+            out_zp: rng.range(qmin, qmax) as i16,
+            input_addr: IN1,
+            output_addr: OUT,
+            ..LayerDescriptor::default()
+        };
+        let lo = if rng.chance(40) { rng.range(qmin, qmax) } else { qmin };
+        let hi = if rng.chance(40) { rng.range(lo, qmax) } else { qmax };
+        d.act_min = lo as i16;
+        d.act_max = hi as i16;
+        let extra = if rng.chance(50) { rng.range(1, 9) as u16 } else { 0 };
+        d.out_ch_stride = c + extra;
+        d.out_ch_offset = rng.range(0, extra as i64) as u16;
+        let scale = |rng: &mut Rng| 0.01 + rng.below(1000) as f32 / 4000.0;
+        let mut rec = None;
+        match op {
+            Opcode::Add => {
+                d.requant = RequantMode::Fixed;
+                d.in2_signed = signed;
+                d.in2_zp = rng.range(qmin, qmax) as i16;
+                d.input2_addr = IN2;
+                d.out_h = d.in_h;
+                d.out_w = d.in_w;
+                let p = TfliteAddParams::new(
+                    scale(rng),
+                    d.in_zp as i32,
+                    scale(rng),
+                    d.in2_zp as i32,
+                    scale(rng),
+                    d.out_zp as i32,
+                    lo as i32,
+                    hi as i32,
+                );
+                rec = Some(PostParams::AddFixed {
+                    left_shift: p.left_shift,
+                    input1_multiplier: p.input1_multiplier,
+                    input1_shift: p.input1_shift,
+                    input2_multiplier: p.input2_multiplier,
+                    input2_shift: p.input2_shift,
+                    output_multiplier: p.output_multiplier,
+                    output_shift: p.output_shift,
+                });
+            }
+            Opcode::MaxPool | Opcode::AvgPool => {
+                d.kernel_h = rng.range(1, 3) as u8;
+                d.kernel_w = rng.range(1, 3) as u8;
+                d.stride_h = rng.range(1, 3) as u8;
+                d.stride_w = rng.range(1, 3) as u8;
+                d.pad_top = rng.range(0, d.kernel_h as i64 - 1) as u8;
+                d.pad_bottom = rng.range(0, d.kernel_h as i64 - 1) as u8;
+                d.pad_left = rng.range(0, d.kernel_w as i64 - 1) as u8;
+                d.pad_right = rng.range(0, d.kernel_w as i64 - 1) as u8;
+                let out = |i: u16, k: u8, s: u8, a: u8, b: u8| {
+                    let span = i as i64 + a as i64 + b as i64 - k as i64;
+                    if span < 0 {
+                        0
+                    } else {
+                        (span / s as i64 + 1) as u16
+                    }
+                };
+                d.out_h = out(d.in_h, d.kernel_h, d.stride_h, d.pad_top, d.pad_bottom);
+                d.out_w = out(d.in_w, d.kernel_w, d.stride_w, d.pad_left, d.pad_right);
+                d.count_include_pad = op == Opcode::AvgPool && rng.chance(30);
+            }
+            Opcode::GlobalAvgPool => {
+                d.out_h = 1;
+                d.out_w = 1;
+                if rng.chance(50) {
+                    // MEAN with equal quantisation is the truncating mean; the rescale otherwise.
+                    d.out_zp = d.in_zp;
+                } else {
+                    d.requant = RequantMode::Fixed;
+                    if let TfliteMeanParams::Rescale { multiplier, shift, .. } =
+                        TfliteMeanParams::new(scale(rng), d.in_zp as i32, scale(rng), d.out_zp as i32 + 1)
+                    {
+                        rec = Some(PostParams::MeanFixed { multiplier, shift });
+                    }
+                }
+            }
+            _ => unreachable!(),
+        }
+        let in_len = d.batch as u64 * d.in_h as u64 * d.in_w as u64 * c as u64;
+        let span = d.batch as u64 * d.out_h as u64 * d.out_w as u64 * d.out_ch_stride as u64;
+        if d.requant == RequantMode::Fixed {
+            if rec.is_none() {
+                continue;
+            }
+            d.param_addr = PARAM;
+        }
+        if d.validate().is_ok() && in_len <= BUFFER_BYTES && span <= BUFFER_BYTES {
+            return (d, rec);
+        }
+    }
+}
+
+fn initial_memory(rng: &mut Rng, rec: Option<PostParams>) -> Vec<u8> {
+    let mut mem: Vec<u8> = (0..MEM).map(|_| rng.below(256) as u8).collect();
+    if let Some(p) = rec {
+        for (k, w) in p.to_words().iter().enumerate() {
+            mem[PARAM as usize + 4 * k..PARAM as usize + 4 * k + 4].copy_from_slice(&w.to_le_bytes());
+        }
+    }
+    mem
+}
+
+fn cfg64() -> ArchConfig {
+    ArchConfig { dma_data_bits: 64, ..ArchConfig::new("post", 8, 8) }
+}
+
+fn golden(d: &LayerDescriptor, mem: &[u8]) -> Vec<u8> {
+    let mut dram = Dram::new(0, MEM).unwrap_or_else(|e| panic!("{e}"));
+    dram.write(0, mem).unwrap_or_else(|e| panic!("{e}"));
+    run_post(&mut dram, d).unwrap_or_else(|e| panic!("golden {d:?}: {e}"));
+    dram.read(0, MEM as usize).unwrap_or_else(|e| panic!("{e}")).to_vec()
+}
+
+fn run(sim: &PostCosim, d: &LayerDescriptor, mem: Vec<u8>, timing: DramTiming) -> PostOutcome {
+    let dram = DramConfig {
+        timing,
+        bus: BusWidth::new(64).unwrap_or_else(|e| panic!("{e}")),
+        mem_bytes: MEM,
+        slverr: 0..0,
+        stalls: Stalls::none(),
+    };
+    let o = sim
+        .run(&PostRun { dram, descriptor: d.clone(), memory: mem, start_edge: 5, max_cycles: 400_000 })
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(o.violations.is_empty(), "{:?}", o.violations);
+    assert!(o.finished && o.error.is_none(), "{d:?}: {o:?}");
+    o
+}
+
+#[test]
+fn post_unit_matches_the_functional_model() {
+    if !check::tools_or_skip(&["verilator"], "post unit co-simulation") {
+        return;
+    }
+    let (design, _) = emit_top::<64, 8, WA>("systole_post64_sim");
+    let sim = PostCosim::build(&design, &common::scratch()).unwrap_or_else(|e| panic!("{e}"));
+    let mut rng = Rng(0x9057);
+    let mut layers = 0;
+    for op in [Opcode::MaxPool, Opcode::AvgPool, Opcode::GlobalAvgPool, Opcode::Add] {
+        for i in 0..12 {
+            let (d, rec) = random_layer(&mut rng, op);
+            let mem = initial_memory(&mut rng, rec);
+            let want = golden(&d, &mem);
+            let timing = DramTiming::new(1 + rng.below(12), 1 + rng.below(2)).unwrap_or_else(|e| panic!("{e}"));
+            let o = run(&sim, &d, mem, timing);
+            if let Some(k) = (0..MEM as usize).find(|&k| o.memory[k] != want[k]) {
+                panic!(
+                    "{op:?} layer {i}: byte {k:#x}: rtl {} golden {}\n{d:?}\n{rec:?}",
+                    o.memory[k] as i8, want[k] as i8
+                );
+            }
+            let t = post_cycles(&d, &cfg64(), &timing).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(o.cycles(), Some(t.cycles), "{op:?} layer {i} cycles, {timing:?}\n{d:?}");
+            assert_eq!(o.stall_cycles, t.dma_stall_cycles, "{op:?} layer {i} stall cycles\n{d:?}");
+            layers += 1;
+        }
+    }
+    assert_eq!(layers, 48);
+}
