@@ -25,7 +25,7 @@ fn expected(w: &SliceWrite) -> Vec<Seen> {
     slots
         .into_iter()
         .enumerate()
-        .map(|(i, slot)| Seen { slot, beat_last: (i as u64 + 1) % w.beat_bytes == 0, last: i + 1 == n })
+        .map(|(i, slot)| Seen { slot, beat_last: (i as u64 + 1).is_multiple_of(w.beat_bytes), last: i + 1 == n })
         .collect()
 }
 

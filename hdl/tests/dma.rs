@@ -390,10 +390,9 @@ fn checkers_catch_a_broken_master() {
         return;
     }
     let (mut design, _) = emit(64);
-    for (from, to) in [("localparam  shift_12 = 12'h3;", "localparam  shift_12 = 12'h2;")] {
-        assert_eq!(design.verilog.matches(from).count(), 1, "mutation site `{from}`");
-        design.verilog = design.verilog.replace(from, to);
-    }
+    let (from, to) = ("localparam  shift_12 = 12'h3;", "localparam  shift_12 = 12'h2;");
+    assert_eq!(design.verilog.matches(from).count(), 1, "mutation site `{from}`");
+    design.verilog = design.verilog.replace(from, to);
     design.top = "systole_dma64_mutant".into();
     design.verilog = design.verilog.replace("systole_dma64", "systole_dma64_mutant");
     let sim = Cosim::build(&design, &common::scratch()).unwrap_or_else(|e| panic!("{e}"));

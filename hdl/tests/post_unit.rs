@@ -180,7 +180,7 @@ fn cfg64() -> ArchConfig {
 fn golden(d: &LayerDescriptor, mem: &[u8]) -> Vec<u8> {
     let mut dram = Dram::new(0, MEM).unwrap_or_else(|e| panic!("{e}"));
     dram.write(0, mem).unwrap_or_else(|e| panic!("{e}"));
-    run_post(&mut dram, d).unwrap_or_else(|e| panic!("golden {d:?}: {e}"));
+    run_post(&mut dram, d).unwrap_or_else(|e| panic!("golden {d:?}: {e:?}"));
     dram.read(0, MEM as usize).unwrap_or_else(|e| panic!("{e}")).to_vec()
 }
 

@@ -354,7 +354,13 @@ mod tests {
     fn write_strobes_select_bytes() {
         let mut dram = DramModel::new(config(1, 1), vec![9; 8192]);
         let aw = AddrSignals { valid: true, addr: 8, len: 0, size: 3, burst: INCR };
-        let w = MasterSignals { wvalid: true, wdata: (1..=8).collect(), wstrb: 0b1010_0101, wlast: true, ..Default::default() };
+        let w = MasterSignals {
+            wvalid: true,
+            wdata: (1..=8).collect(),
+            wstrb: 0b1010_0101,
+            wlast: true,
+            ..Default::default()
+        };
         dram.clock(&MasterSignals { aw, ..w.clone() });
         assert!(dram.clock(&w).is_empty());
         assert_eq!(&dram.memory()[8..16], &[1, 9, 3, 9, 9, 6, 9, 8]);

@@ -732,18 +732,20 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> Logic for
         self.rd_beat_last.next = self.rd_valid.val() & self.rd_last.val();
         for i in 0..(self.tile.len()) {
             self.beat_shift[i].next = self.rd_data.val() >> self.tile_off[i].val();
-            if self.rd_take.val() & (self.state.q.val() == self.s_wdata.val()) {
-                if self.beat_idx.q.val() == self.tile_beat[i].val() {
-                    self.tile[i].d.next = self.beat_shift[i].val().get_bits::<8>(0);
-                }
+            if self.rd_take.val()
+                & (self.state.q.val() == self.s_wdata.val())
+                & (self.beat_idx.q.val() == self.tile_beat[i].val())
+            {
+                self.tile[i].d.next = self.beat_shift[i].val().get_bits::<8>(0);
             }
         }
         for i in 0..(self.params.len()) {
             self.param_shift[i].next = self.rd_data.val() >> self.param_off[i].val();
-            if self.rd_take.val() & (self.state.q.val() == self.s_pdata.val()) {
-                if self.beat_idx.q.val() == self.param_beat[i].val() {
-                    self.params[i].d.next = self.param_shift[i].val().get_bits::<32>(0);
-                }
+            if self.rd_take.val()
+                & (self.state.q.val() == self.s_pdata.val())
+                & (self.beat_idx.q.val() == self.param_beat[i].val())
+            {
+                self.params[i].d.next = self.param_shift[i].val().get_bits::<32>(0);
             }
         }
         if self.rd_take.val() & (self.state.q.val() == self.s_load.val()) {
