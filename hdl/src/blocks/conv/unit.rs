@@ -242,7 +242,6 @@ pub struct ConvUnit<const W: usize, const S: usize, const AW: usize, const PA: u
     k0_16: Constant<Bits<16>>,
     k1_16: Constant<Bits<16>>,
     k0_32: Constant<Bits<32>>,
-    k1_32: Constant<Bits<32>>,
     k16_32: Constant<Bits<32>>,
     k0_24: Constant<Bits<24>>,
     k1_24: Constant<Bits<24>>,
@@ -256,7 +255,6 @@ pub struct ConvUnit<const W: usize, const S: usize, const AW: usize, const PA: u
     k_log2_beat_aw: Constant<Bits<AW>>,
     k0_1: Constant<Bits<1>>,
     k1_1: Constant<Bits<1>>,
-    k_byte_mask: Constant<Bits<32>>,
     // ---- Combinational helpers.
     hw_lo: Signal<Local, Bits<16>>,
     hw_hi: Signal<Local, Bits<16>>,
@@ -275,7 +273,8 @@ pub struct ConvUnit<const W: usize, const S: usize, const AW: usize, const PA: u
     rd_beat_last: Signal<Local, Bit>,
     no_next: Signal<Local, Bits<16>>,
     window: Signal<Local, Bits<16>>,
-    kw_16: Signal<Local, Bits<16>>,
+    wzp_16: Signal<Local, Bits<16>>,
+    kt_nx_16: Signal<Local, Bits<16>>,
     nx_eff: Signal<Local, Bits<8>>,
     nc_eff: Signal<Local, Bits<16>>,
     kx_room: Signal<Local, Bits<8>>,
@@ -506,7 +505,6 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> ConvUnit<
             k0_16: Constant::new(bits::<16>(0)),
             k1_16: Constant::new(bits::<16>(1)),
             k0_32: Constant::new(bits::<32>(0)),
-            k1_32: Constant::new(bits::<32>(1)),
             k16_32: Constant::new(bits::<32>(16)),
             k0_24: Constant::new(bits::<24>(0)),
             k1_24: Constant::new(bits::<24>(1)),
@@ -520,7 +518,6 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> ConvUnit<
             k_log2_beat_aw: Constant::new(bits::<AW>(u64::from(beat.trailing_zeros()))),
             k0_1: Constant::new(bits::<1>(0)),
             k1_1: Constant::new(bits::<1>(1)),
-            k_byte_mask: Constant::new(bits::<32>(0xff)),
             hw_lo: Default::default(),
             hw_hi: Default::default(),
             ohw_lo: Default::default(),
@@ -538,7 +535,8 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> ConvUnit<
             rd_beat_last: Default::default(),
             no_next: Default::default(),
             window: Default::default(),
-            kw_16: Default::default(),
+            wzp_16: Default::default(),
+            kt_nx_16: Default::default(),
             nx_eff: Default::default(),
             nc_eff: Default::default(),
             kx_room: Default::default(),
@@ -579,11 +577,36 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> ConvUnit<
 
     /// Lint waivers of the emitted unit (its blocks' own, plus the unused outputs here).
     pub fn waivers(&self) -> Vec<Waiver> {
-        let mut w = self.reader.waivers();
-        for waiver in self.array.waivers() {
-            w.push(Waiver { signal: format!("array${}", waiver.signal).into(), ..waiver });
+        let at = |path: &str, list: Vec<Waiver>| -> Vec<Waiver> {
+            list.into_iter().map(|w| Waiver { signal: format!("{path}::{}", w.signal).into(), ..w }).collect()
+        };
+        let mut w = at("reader", self.reader.waivers());
+        w.extend(at("array", self.array.waivers()));
+        w.extend(at("requant_lane", crate::blocks::requant::WAIVERS.to_vec()));
+        w.extend(at("walker", SliceWalker::waivers()));
+        let own = |signal: String, reason: &'static str| Waiver { signal: signal.into(), rule: "UNUSEDSIGNAL", reason };
+        const BYTE: &str = "each shifted beat's low byte (tile) or low word (params) is the one this register takes";
+        w.extend((0..self.tile.len()).map(|i| own(format!("beat_shift${i}"), BYTE)));
+        w.extend((0..self.params.len()).map(|i| own(format!("param_shift${i}"), BYTE)));
+        for (signal, reason) in [
+            ("wzp_16", "weight zero points are 9-bit signed edge operands (-128..=255)"),
+            ("zp_a16", "the input zero point is a 9-bit signed edge operand (-128..=255)"),
+            ("kt_nx_16", "a k-tile's kernel-column run is at most KERNEL_W (8 bits)"),
+            ("nc_eff", "a k-tile's channel run is at most R (<= 256, the reader's 9-bit run length)"),
+            ("param_beats", "an o-tile's params are C x 16 bytes, far below 2^24 beats"),
+            ("rq_shift", "the Fixed-mode shift is an int8 (ChannelParams::from_stage checks it)"),
+            ("y_bits", "the requantised value is clamped to [act_min, act_max], an 8-bit range"),
+            ("reader$ready", "v1 issues a tile only after the previous one drained, when the queue is free"),
+            ("reader$idle", "v1 tracks the tile's end at the accumulator (acc_done)"),
+            ("reader$row_last", "v1 tracks the tile's end at the accumulator (acc_done)"),
+            ("array$tile_start_out", "the accumulator counts pixels; the tag is not needed after the array"),
+            ("walker$cmd_beats", "v1 writes each beat with its own one-beat command"),
+        ] {
+            w.push(own(signal.into(), reason));
         }
-        w.extend(crate::blocks::requant::WAIVERS.iter().cloned());
+        if PA < 16 {
+            w.push(own("read_pix".into(), "a block's pixel index is below PB = 2^PA"));
+        }
         w
     }
 }
@@ -708,8 +731,9 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> Logic for
         self.array.w_signed.next = self.weight_signed.val();
         self.array.w_shift.next = false;
         self.row_sel.next = self.count.q.val();
+        self.wzp_16.next = self.weight_zp.val();
         for c in 0..(self._cols) {
-            self.w_zp_bits[c].next = bit_cast::<9, 16>(self.weight_zp.val());
+            self.w_zp_bits[c].next = bit_cast::<9, 16>(self.wzp_16.val());
             if self.weight_zp_per_channel.val() {
                 self.w_zp_bits[c].next = self.params[4 * c + 3].q.val().get_bits::<9>(0);
             }
@@ -773,7 +797,7 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> Logic for
         // ---- O-tile helpers.
         self.no_next.next = self.out_c.val() - self.o0.q.val();
         self.window.next = self.c_hi.q.val() - self.c_lo.q.val();
-        self.kw_16.next = bit_cast::<16, 8>(self.kernel_w.val());
+        self.kt_nx_16.next = self.kt_nx.val();
         self.kx_room.next = self.kernel_w.val() - self.kx0.q.val();
         self.nx_eff.next = self.nx.q.val();
         if self.kx_room.val() < self.nx.q.val() {
@@ -964,7 +988,7 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> Logic for
             // NXNC: run shape (arch `run_shape`, with the descriptor's KT_NX for whole pixels).
             self.nx.d.next = self.k1_8.val();
             if self.window.val() == self.in_c.val() {
-                self.nx.d.next = self.kt_nx.val().get_bits::<8>(0);
+                self.nx.d.next = self.kt_nx_16.val().get_bits::<8>(0);
             }
             self.nc.d.next = self.window.val();
             if self.window.val() > self.k_rows_16.val() {
