@@ -2,6 +2,8 @@
 //! phase after another), from the cycle its `start` is high to the cycle its `done` is high,
 //! and the cycles in between with `stall` high, for a DRAM without back-pressure
 //! (`axi_timing`). Checked against Verilator on every co-simulated layer (`hdl/tests/conv_unit.rs`).
+//! `layer_timing` uses it (`TimingSource::Exact`) for every config [`supported`] accepts; the
+//! sequencer's own overhead around the unit is added by `seq.rs`.
 //!
 //! Phases (cycles each; `rd(n)` / `wr(n)` = `axi_timing::read_cycles` / `write_cycles` of an
 //! n-beat command):
@@ -46,6 +48,20 @@ pub struct ConvCycles {
 /// the array, the accumulate write, the counter check.
 fn stream_cycles(np: u64, rows: u64, cols: u64) -> u64 {
     np + rows.min(8) + rows + cols + 7
+}
+
+/// Whether `hdl::blocks::conv::ConvUnit::new` builds a unit for `cfg` (its constraints, mirrored
+/// here without rust-hdl): 32-bit accumulators, a power-of-two psum depth up to 2^15, a
+/// power-of-two activation buffer, and whole beats per weight tile and per o-tile's params.
+pub fn supported(cfg: &ArchConfig) -> bool {
+    let beat = cfg.dma_data_bits / 8;
+    beat > 0
+        && cfg.acc_bits == 32
+        && cfg.psum_depth.is_power_of_two()
+        && cfg.psum_depth <= 1 << 15
+        && cfg.act_buffer_bytes.is_power_of_two()
+        && (cfg.rows * cfg.cols).is_multiple_of(beat)
+        && (cfg.cols * PARAM_BYTES_PER_CHANNEL as u32).is_multiple_of(beat)
 }
 
 /// Exact cycles of CONV layer `d` on engine `cfg` with DRAM `dram`.

@@ -75,6 +75,19 @@ pub fn layer_timing(d: &LayerDescriptor, cfg: &ArchConfig, dram: &DramTiming) ->
     let (c, macs, read, write) = match opcode {
         Opcode::Conv => {
             let plan = plan_conv(&g, cfg)?;
+            // The CONV unit's exact cycles (`conv.rs`) where the RTL unit exists for `cfg`.
+            if conv::supported(cfg) {
+                if let Ok(exact) = conv::conv_cycles(d, cfg, dram) {
+                    return Ok(LayerTiming {
+                        cycles: exact.cycles,
+                        dma_stall_cycles: exact.stall_cycles,
+                        macs: g.macs(),
+                        dram_read_bytes: g.input_bytes() as u64,
+                        dram_write_bytes: g.output_bytes() as u64,
+                        source: TimingSource::Exact,
+                    });
+                }
+            }
             (cycles::conv_cycles(&plan, cfg, &est), g.macs(), g.input_bytes() as u64, g.output_bytes() as u64)
         }
         Opcode::Add => {
