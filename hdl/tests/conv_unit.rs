@@ -321,3 +321,18 @@ fn conv_unit_lints_and_synthesises() {
     let report = common::lint_and_synth(&design, &path);
     println!("systole_conv_unit_4x4: {:?}", report.cells);
 }
+
+#[test]
+fn conv_unit_8x4_w64_matches_golden_and_timing() {
+    let cfg = config(8, 4);
+    let Some(sim) = cosim::<64, 8, 12, 4>(&cfg) else { return };
+    run_layers(&sim, &cfg, 0xc084, 16);
+}
+
+#[test]
+fn conv_unit_4x8_w128_matches_golden_and_timing() {
+    let mut cfg = config(4, 8);
+    cfg.dma_data_bits = 128;
+    let Some(sim) = cosim::<128, 16, 12, 4>(&cfg) else { return };
+    run_layers(&sim, &cfg, 0xc048, 16);
+}
