@@ -336,3 +336,62 @@ fn conv_unit_4x8_w128_matches_golden_and_timing() {
     let Some(sim) = cosim::<128, 16, 12, 4>(&cfg) else { return };
     run_layers(&sim, &cfg, 0xc048, 16);
 }
+
+/// Yosys 0.23 prints this for every block RAM it infers (its own techmap); nothing of ours.
+const BRAM_RESIZE_WARNING: &str = "Warning: Resizing cell port ";
+
+/// `synth_xilinx` with `check -assert`, no warning but the block-RAM resize one, no latch
+/// (as `tests/im2col.rs`).
+fn synth_xilinx_with_brams(path: &std::path::Path, top: &str) -> check::SynthReport {
+    let script = format!(
+        "read_verilog {}; synth_xilinx -flatten -noiopad -noclkbuf -top {top}; check -assert; stat",
+        path.to_string_lossy()
+    );
+    let out = std::process::Command::new("yosys").args(["-p", &script]).output().expect("run yosys");
+    let log = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "yosys failed:\n{}", &log[log.len().saturating_sub(4000)..]);
+    let warnings: Vec<&str> = log
+        .lines()
+        .map(str::trim_start)
+        .filter(|l| l.starts_with("Warning:") && !l.starts_with(BRAM_RESIZE_WARNING))
+        .collect();
+    assert!(warnings.is_empty(), "yosys warned: {warnings:#?}");
+    let stat = &log[log.rfind("Number of cells:").expect("stat output")..];
+    let cells = stat
+        .lines()
+        .skip(1)
+        .map_while(|l| match l.split_whitespace().collect::<Vec<_>>()[..] {
+            [kind, n] => n.parse::<u64>().ok().map(|n| (kind.to_string(), n)),
+            _ => None,
+        })
+        .collect();
+    let report = check::SynthReport { cells };
+    assert!(report.latches().is_empty(), "latches: {:?}", report.latches());
+    report
+}
+
+/// Xilinx resources of a 16 x 16 unit (W = 64, PB = 256, 16 KB activation buffer): long
+/// (several minutes), so `#[ignore]`d: `cargo test -p systole-hdl --test conv_unit -- --ignored`.
+#[test]
+#[ignore]
+fn conv_unit_16x16_xilinx_resources() {
+    if !check::tools_or_skip(&["yosys"], "CONV unit resources") {
+        return;
+    }
+    let mut cfg = ArchConfig::new("conv16", 16, 16);
+    cfg.requant.float = true;
+    let mut unit = ConvUnit::<64, 8, 14, 8>::new(&cfg).unwrap_or_else(|e| panic!("{e}"));
+    let waivers = unit.waivers();
+    let (design, path) = common::emit_to_dir(&mut unit, "systole_conv_unit_16x16", &waivers);
+    let r = synth_xilinx_with_brams(&path, &design.top);
+    let bram: u64 = r.cells.iter().filter(|(k, _)| k.starts_with("RAMB")).map(|(_, n)| n).sum();
+    println!(
+        "{}: LUT {} FF {} DSP {} BRAM {bram} CARRY4 {} (all cells: {:?})",
+        design.top,
+        r.luts(),
+        r.ffs(),
+        r.dsps(),
+        r.carries(),
+        r.cells
+    );
+}
