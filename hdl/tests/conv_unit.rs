@@ -57,7 +57,13 @@ fn random_layer(rng: &mut Rng, cfg: &ArchConfig) -> Layer {
     let fc = rng.chance(10);
     let depthwise = !fc && rng.chance(20);
     let grouped = !fc && !depthwise && rng.chance(15);
-    let groups = if depthwise { 1 + rng.below(6) as usize } else if grouped { 2 } else { 1 };
+    let groups = if depthwise {
+        1 + rng.below(6) as usize
+    } else if grouped {
+        2
+    } else {
+        1
+    };
     let cg = if depthwise { 1 } else { 1 + rng.below(9) as usize };
     let in_c = groups * cg;
     let og = if depthwise { 1 + rng.below(2) as usize } else { 1 + rng.below(10 / groups as u64) as usize };
@@ -276,8 +282,17 @@ fn run_layers(sim: &ConvCosim, cfg: &ArchConfig, seed: u64, count: usize) {
         let want = conv_cycles(&layer.d, cfg, &timing).unwrap();
         println!(
             "layer {k}: {}x{}x{} -> {}x{}x{} k{}x{} g{} {:?}: {cycles} cycles ({} stall), {written} bytes changed",
-            layer.d.in_h, layer.d.in_w, layer.d.in_c, layer.d.out_h, layer.d.out_w, layer.d.out_c,
-            layer.d.kernel_h, layer.d.kernel_w, layer.d.groups, layer.d.requant, o.stall_cycles
+            layer.d.in_h,
+            layer.d.in_w,
+            layer.d.in_c,
+            layer.d.out_h,
+            layer.d.out_w,
+            layer.d.out_c,
+            layer.d.kernel_h,
+            layer.d.kernel_w,
+            layer.d.groups,
+            layer.d.requant,
+            o.stall_cycles
         );
         assert_eq!((cycles, o.stall_cycles), (want.cycles, want.stall_cycles), "{label}: (cycles, stall cycles)");
     }

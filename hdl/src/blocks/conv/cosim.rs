@@ -421,9 +421,8 @@ int main(int argc, char** argv) {{
 
 impl ConvCosim {
     pub fn build(design: &Design, cache_root: &Path) -> Result<ConvCosim, ConvCosimError> {
-        let data = design
-            .port("m_axi_rdata")
-            .ok_or_else(|| ConvCosimError::Port(design.top.clone(), "m_axi_rdata".into()))?;
+        let data =
+            design.port("m_axi_rdata").ok_or_else(|| ConvCosimError::Port(design.top.clone(), "m_axi_rdata".into()))?;
         let bus = u32::try_from(data.width)
             .ok()
             .and_then(|w| BusWidth::new(w).ok())
@@ -484,7 +483,10 @@ impl ConvCosim {
             return Err(ConvCosimError::Run(String::from_utf8_lossy(&out.stderr).into_owned()));
         }
         let events = std::fs::read_to_string(file("events")).map_err(io_err(&file("events")))?;
-        let mut o = ConvOutcome { memory: std::fs::read(file("mem_out")).map_err(io_err(&file("mem_out")))?, ..Default::default() };
+        let mut o = ConvOutcome {
+            memory: std::fs::read(file("mem_out")).map_err(io_err(&file("mem_out")))?,
+            ..Default::default()
+        };
         for (index, line) in events.lines().enumerate() {
             let bad = || ConvCosimError::Output { line: index + 1, text: line.to_string() };
             let f: Vec<&str> = line.split_whitespace().collect();

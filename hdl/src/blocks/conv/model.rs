@@ -72,8 +72,7 @@ mod tests {
         // Pixels of 5 bytes, channels 1..3 of each written: addr = base + 1.
         let w = SliceWrite { addr: 17, pixels: 3, channels: 2, stride: 5, beat_bytes: 8 };
         assert_eq!((w.aligned_addr(), w.lead(), w.span(), w.beats()), (16, 1, 12, 2));
-        let strobes: String =
-            w.slots().iter().map(|s| if matches!(s, Slot::Skip) { '.' } else { 'x' }).collect();
+        let strobes: String = w.slots().iter().map(|s| if matches!(s, Slot::Skip) { '.' } else { 'x' }).collect();
         assert_eq!(strobes, ".xx...xx...xx...");
         assert_eq!(w.slots()[7], Slot::Byte { pixel: 1, channel: 1 });
     }

@@ -76,8 +76,7 @@ impl<const W: usize, const S: usize> Logic for BeatPacker<W, S> {
         if self.in_valid.val() {
             self.data.d.next =
                 (self.data.q.val() >> self.byte_shift.val()) | (self.byte_w.val() << self.top_byte.val());
-            self.strb.d.next =
-                (self.strb.q.val() >> self.one_shift.val()) | self.strobe_s.val();
+            self.strb.d.next = (self.strb.q.val() >> self.one_shift.val()) | self.strobe_s.val();
             if self.count.q.val() == self.count_max.val() {
                 self.count.d.next = self.k0_8.val();
                 self.full.d.next = true;
