@@ -7,8 +7,10 @@ mod common;
 
 use std::path::PathBuf;
 use systole_arch::descriptor::PostParams;
-use systole_arch::timing::post::post_cycles;
-use systole_arch::{ArchConfig, LayerDescriptor, Opcode, RequantMode};
+use systole_arch::descriptor::{decode, DESCRIPTOR_BYTES, DESCRIPTOR_WORDS};
+use systole_arch::regmap::ErrorCode;
+use systole_arch::timing::post::{implemented, post_cycles};
+use systole_arch::{ArchConfig, LayerDescriptor, Opcode, PostOps, RequantMode, RequantModes};
 use systole_hdl::axi_timing::dram::DramConfig;
 use systole_hdl::axi_timing::stall::Stalls;
 use systole_hdl::axi_timing::{BusWidth, DramTiming};
@@ -17,13 +19,19 @@ use systole_hdl::blocks::post::{top, PostTop};
 use systole_hdl::check;
 use systole_hdl::emit::{self, Design};
 use systole_hdl::rng::Rng;
+use systole_host::{pack, PackOptions};
 use systole_model::kernels::elementwise::TfliteAddParams;
 use systole_model::kernels::pool::TfliteMeanParams;
-use systole_sim::functional::{run_post, Dram};
+use systole_model::load::load_model;
+use systole_model::npy;
+use systole_sim::functional::{execute_layer, run_post, Dram};
+use systole_sim::{EngineModel, FunctionalModel, RunFailure, RunStats};
 
-/// Buffers of 2^WA 8-byte beats in the co-simulated unit.
-const WA: usize = 8;
+/// Buffers of 2^WA 8-byte beats in the co-simulated unit (16 KB).
+const WA: usize = 11;
 const BUFFER_BYTES: u64 = (1 << WA) * 8;
+/// Random layers stay small (their inputs and output spans at most this).
+const RANDOM_BYTES: u64 = 2048;
 const MEM: u64 = 1 << 16;
 const PARAM: u64 = 0x40;
 const IN1: u64 = 0x1000;
@@ -157,7 +165,7 @@ fn random_layer(rng: &mut Rng, op: Opcode) -> (LayerDescriptor, Option<PostParam
             }
             d.param_addr = PARAM;
         }
-        if d.validate().is_ok() && in_len <= BUFFER_BYTES && span <= BUFFER_BYTES {
+        if d.validate().is_ok() && in_len <= RANDOM_BYTES && span <= RANDOM_BYTES {
             return (d, rec);
         }
     }
@@ -229,4 +237,137 @@ fn post_unit_matches_the_functional_model() {
         }
     }
     assert_eq!(layers, 48);
+}
+
+/// An engine whose post-op layers run on the RTL (relocated into the co-simulator's memory) and
+/// whose CONV layers run on the functional model; every RTL layer is also checked byte for byte
+/// against `run_post` and cycle for cycle against `post_cycles`.
+struct RtlPostEngine<'a> {
+    sim: &'a PostCosim,
+    cfg: ArchConfig,
+    timing: DramTiming,
+    device_end: u64,
+    /// (opcode, requant) of every layer the RTL ran.
+    ran: Vec<(Opcode, RequantMode)>,
+}
+
+impl RtlPostEngine<'_> {
+    fn rtl_layer(&mut self, dram: &mut Dram, d: &LayerDescriptor) -> Result<(), String> {
+        let opcode = d.opcode.ok_or("no opcode")?;
+        let c = d.in_c as u64;
+        let in_len = d.batch as u64 * d.in_h as u64 * d.in_w as u64 * c;
+        let out_px = match opcode {
+            Opcode::Add => d.batch as u64 * d.in_h as u64 * d.in_w as u64,
+            _ => d.batch as u64 * d.out_h as u64 * d.out_w as u64,
+        };
+        let span = (out_px * d.out_ch_stride as u64).div_ceil(8) * 8;
+        let mut regions = vec![(d.input_addr, in_len), (d.output_addr, span)];
+        if opcode == Opcode::Add {
+            regions.push((d.input2_addr, in_len));
+        }
+        if d.requant == RequantMode::Fixed {
+            regions.push((d.param_addr, 32));
+        }
+        // Relocate by a multiple of 4 KB: bursts split exactly as at the real addresses.
+        let lo = regions.iter().map(|r| r.0).min().ok_or("no regions")? & !4095;
+        let hi = regions.iter().map(|r| r.0 + r.1).max().ok_or("no regions")?;
+        let size = (hi - lo).div_ceil(4096) * 4096;
+        let avail = (self.device_end - lo).min(size) as usize;
+        let mut mem = vec![0u8; size as usize];
+        mem[..avail].copy_from_slice(dram.read(lo, avail).map_err(|e| e.to_string())?);
+        let mut moved = d.clone();
+        moved.input_addr -= lo;
+        moved.output_addr -= lo;
+        if opcode == Opcode::Add {
+            moved.input2_addr -= lo;
+        }
+        if d.requant == RequantMode::Fixed {
+            moved.param_addr -= lo;
+        }
+        let dram_cfg = DramConfig {
+            timing: self.timing,
+            bus: BusWidth::new(64).map_err(|e| e.to_string())?,
+            mem_bytes: size,
+            slverr: 0..0,
+            stalls: Stalls::none(),
+        };
+        let run = PostRun { dram: dram_cfg, descriptor: moved, memory: mem, start_edge: 5, max_cycles: 4_000_000 };
+        let o = self.sim.run(&run).map_err(|e| e.to_string())?;
+        if !o.violations.is_empty() || !o.finished || o.error.is_some() {
+            return Err(format!("RTL run failed: {o:?}"));
+        }
+        // The golden on the real DRAM, then the whole window compared (no stray writes).
+        run_post(dram, d).map_err(|f| format!("golden: {f:?}"))?;
+        let want = dram.read(lo, avail).map_err(|e| e.to_string())?;
+        if let Some(k) = (0..avail).find(|&k| o.memory[k] != want[k]) {
+            return Err(format!("byte {:#x}: rtl {} golden {}", lo + k as u64, o.memory[k], want[k]));
+        }
+        let t = post_cycles(d, &self.cfg, &self.timing).map_err(|e| e.to_string())?;
+        if o.cycles() != Some(t.cycles) || o.stall_cycles != t.dma_stall_cycles {
+            return Err(format!("cycles {:?} / stall {} vs formula {t:?}", o.cycles(), o.stall_cycles));
+        }
+        self.ran.push((opcode, d.requant));
+        Ok(())
+    }
+}
+
+impl EngineModel for RtlPostEngine<'_> {
+    fn run_program(&mut self, dram: &mut Dram, base: u64, max: u32) -> Result<RunStats, RunFailure> {
+        let fail = |layer: u32, reason: String| RunFailure { code: ErrorCode::Unsupported, layer, reason, cycles: 0 };
+        for k in 0..max {
+            let words = dram
+                .read_words(base + k as u64 * DESCRIPTOR_BYTES as u64, DESCRIPTOR_WORDS)
+                .map_err(|e| fail(k, e.to_string()))?;
+            let d = decode(&words).map_err(|e| fail(k, e.to_string()))?;
+            let opcode = d.opcode.unwrap_or(Opcode::End);
+            if opcode == Opcode::End {
+                return Ok(RunStats::default());
+            }
+            if opcode != Opcode::Conv && implemented(opcode, d.requant) {
+                self.rtl_layer(dram, &d).map_err(|r| fail(k, format!("{opcode:?}: {r}")))?;
+            } else {
+                execute_layer(dram, &d, &self.cfg).map_err(|f| fail(k, format!("{f:?}")))?;
+            }
+        }
+        Err(fail(max, "no END".into()))
+    }
+}
+
+/// The post layers of the repository's TFLite fixture models (resnet_tiny: ADD, MEAN;
+/// mobilenet_tiny: pools; uint8_legacy) run on the RTL inside whole inferences, whose outputs
+/// must equal tflite-micro's goldens.
+#[test]
+fn fixture_models_post_layers_on_the_rtl() {
+    if !check::tools_or_skip(&["verilator"], "post unit fixture co-simulation") {
+        return;
+    }
+    let (design, _) = emit_top::<64, 8, WA>("systole_post64_sim");
+    let sim = PostCosim::build(&design, &common::scratch()).unwrap_or_else(|e| panic!("{e}"));
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/tflite");
+    let mut ran = Vec::new();
+    for name in ["resnet_tiny", "mobilenet_tiny", "uint8_legacy"] {
+        let dir = root.join(name);
+        let graph = load_model(&dir.join("model.tflite")).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let cfg = ArchConfig {
+            dma_data_bits: 64,
+            act_buffer_bytes: BUFFER_BYTES as u32,
+            requant: RequantModes { fixed: true, float: true },
+            post_ops: PostOps { add: true, avg_pool: true, max_pool: true, global_avg_pool: true },
+            ..ArchConfig::new("post_fixture", 8, 8)
+        };
+        let image = pack(&graph, &cfg, PackOptions::default()).unwrap_or_else(|e| panic!("{name}: pack: {e}"));
+        let device_end = image.plan.dram.base + image.plan.dram.size;
+        let model = FunctionalModel::new(image, &cfg, 1 << 30).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let input = npy::read_value(&dir.join("input_000.npy")).unwrap_or_else(|e| panic!("{e}"));
+        let golden = npy::read_value(&dir.join("output_000.npy")).unwrap_or_else(|e| panic!("{e}"));
+        let timing = DramTiming::new(8, 1).unwrap_or_else(|e| panic!("{e}"));
+        let mut engine = RtlPostEngine { sim: &sim, cfg: cfg.clone(), timing, device_end, ran: Vec::new() };
+        let out = model.run_with(&mut engine, &[input]).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(out.outputs[0], golden, "{name}: output differs from tflite-micro");
+        println!("{name}: {} post layers on the RTL: {:?}", engine.ran.len(), engine.ran);
+        ran.extend(engine.ran);
+    }
+    for op in [Opcode::Add, Opcode::GlobalAvgPool] {
+        assert!(ran.iter().any(|r| r.0 == op), "no {op:?} layer of the fixtures ran on the RTL: {ran:?}");
+    }
 }

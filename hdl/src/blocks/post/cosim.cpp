@@ -5,9 +5,6 @@
 // strobes: only strobed bytes are written) and the sequencer's side of the unit: descriptor
 // fields held from reset, one `start` pulse, then it waits for `done` or `error`.
 //
-// Strobe shim: `DmaWrite` drives WSTRB all ones today, so the unit's strobes of each beat it hands
-// to the DMA (`unit_wr_*` handshake) are queued and applied to the W beat carrying that beat.
-//
 // usage: sim CONFIG MEM_IN MEM_OUT EVENTS_OUT
 // CONFIG: `key value` lines (DRAM timing, `start_edge`, `max_cycles`, `reset_cycles`) and
 // `field NAME VALUE` lines (descriptor ports). Events: `START e`, `DONE e`, `ERROR e code`,
@@ -351,7 +348,6 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "a descriptor field is missing from the config\n");
         return 2;
     }
-    std::deque<uint64_t> strobes;
     uint64_t stall = 0, quiet = 0;
     bool started = false, finished = false, ended = false;
 
@@ -386,21 +382,12 @@ int main(int argc, char** argv) {
         m.bready = dut.m_axi_bready;
         if (!m.ar.valid) m.ar = Addr{};
         if (!m.aw.valid) m.aw = Addr{};
-        if (m.wvalid) {
-            if (strobes.empty()) {
-                std::fprintf(events, "V %" PRIu64 " W beat without a unit beat queued\n", e);
-                m.wstrb = 0;
-            } else {
-                m.wstrb = strobes.front();
-            }
-        } else {
+        m.wstrb = static_cast<uint64_t>(dut.m_axi_wstrb);
+        if (!m.wvalid) {
             m.wdata.assign(BEAT_BYTES, 0);
             m.wlast = false;
             m.wstrb = 0;
         }
-        const bool w_take = m.wvalid && s.wready;
-        const bool unit_take = dut.unit_wr_valid && dut.unit_wr_ready;
-        const uint64_t unit_strb = static_cast<uint64_t>(dut.unit_wr_strb);
         if (e == cfg.start_edge) {
             started = true;
             std::fprintf(events, "START %" PRIu64 "\n", e);
@@ -421,8 +408,6 @@ int main(int argc, char** argv) {
         dut.clock = 1;
         dut.eval();
         dram.clock(m);
-        if (w_take && !strobes.empty()) strobes.pop_front();
-        if (unit_take) strobes.push_back(unit_strb & STRB_ALL);
 
         quiet = ended && dram.idle() ? quiet + 1 : 0;
         if (quiet > 16) {

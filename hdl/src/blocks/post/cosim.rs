@@ -166,7 +166,7 @@ impl PostCosim {
     pub fn build(design: &Design, cache_root: &Path) -> Result<PostCosim, PostCosimError> {
         let missing = |port: &str| PostCosimError::NotPostTop { top: design.top.clone(), port: port.to_string() };
         let data = design.port("m_axi_rdata").ok_or_else(|| missing("m_axi_rdata"))?;
-        for port in FIELD_PORTS.iter().chain(&["unit_wr_strb", "start", "done", "stall"]) {
+        for port in FIELD_PORTS.iter().chain(&["start", "done", "stall"]) {
             design.port(port).ok_or_else(|| missing(port))?;
         }
         let version = verilator_version()?;

@@ -4,7 +4,7 @@
 //! | module | job |
 //! |---|---|
 //! | [`rtl`] | `PostUnit<W, S, WA>`: record fetch, setup, input load, byte-serial compute, packed write |
-//! | [`top`] | `PostTop`: the unit on a `blocks::dma::Dma` (the co-simulated design) |
+//! | [`top`] | `PostTop`: the unit on a `blocks::dma::Dma`, as the engine top wires it (the co-simulated design) |
 //! | [`cosim`] | C++ harness: DRAM slave with WSTRB, descriptor driver, start -> done cycles |
 
 pub mod cosim;

@@ -1,9 +1,5 @@
-//! The co-simulated design: [`PostUnit`] on a [`Dma`] (both AXI channels on one master port).
-//!
-//! The unit's write strobes do not pass through `DmaWrite` yet (WSTRB all ones today), so the
-//! top exports the unit's write-stream handshake and strobes (`unit_wr_*`): the C++ harness
-//! queues a beat's strobes when the unit hands the beat to the DMA and applies them to the W beat
-//! that carries it (the DMA keeps beat order). Once `DmaWrite` carries WSTRB the shim goes.
+//! The co-simulated design: [`PostUnit`] on a [`Dma`] (both AXI channels on one master port),
+//! wired as the engine top wires a layer unit (the unit's `wr_strb` is the DMA's `wr_in_strb`).
 
 use super::rtl::PostUnit;
 use crate::blocks::dma::Dma;
@@ -21,9 +17,6 @@ pub struct PostTop<const W: usize, const S: usize, const WA: usize> {
     pub rd_error: Signal<Out, Bit>,
     pub rd_busy: Signal<Out, Bit>,
     pub wr_busy: Signal<Out, Bit>,
-    pub unit_wr_valid: Signal<Out, Bit>,
-    pub unit_wr_ready: Signal<Out, Bit>,
-    pub unit_wr_strb: Signal<Out, Bits<S>>,
     pub opcode: Signal<In, Bits<8>>,
     pub kernel_h: Signal<In, Bits<8>>,
     pub kernel_w: Signal<In, Bits<8>>,
@@ -93,9 +86,6 @@ impl<const W: usize, const S: usize, const WA: usize> Default for PostTop<W, S, 
             rd_error: Default::default(),
             rd_busy: Default::default(),
             wr_busy: Default::default(),
-            unit_wr_valid: Default::default(),
-            unit_wr_ready: Default::default(),
-            unit_wr_strb: Default::default(),
             opcode: Default::default(),
             kernel_h: Default::default(),
             kernel_w: Default::default(),
@@ -202,6 +192,7 @@ impl<const W: usize, const S: usize, const WA: usize> Logic for PostTop<W, S, WA
         self.dma.wr_cmd_beats.next = self.unit.wr_cmd_beats.val();
         self.dma.wr_in_valid.next = self.unit.wr_valid.val();
         self.dma.wr_in_data.next = self.unit.wr_data.val();
+        self.dma.wr_in_strb.next = self.unit.wr_strb.val();
         self.unit.rd_cmd_ready.next = self.dma.rd_cmd_ready.val();
         self.unit.rd_valid.next = self.dma.rd_out_valid.val();
         self.unit.rd_data.next = self.dma.rd_out_data.val();
@@ -213,9 +204,6 @@ impl<const W: usize, const S: usize, const WA: usize> Logic for PostTop<W, S, WA
         self.rd_error.next = self.dma.rd_error.val();
         self.rd_busy.next = self.dma.rd_busy.val();
         self.wr_busy.next = self.dma.wr_busy.val();
-        self.unit_wr_valid.next = self.unit.wr_valid.val();
-        self.unit_wr_ready.next = self.dma.wr_in_ready.val();
-        self.unit_wr_strb.next = self.unit.wr_strb.val();
         self.m_axi_arvalid.next = self.dma.m_axi_arvalid.val();
         self.dma.m_axi_arready.next = self.m_axi_arready.val();
         self.m_axi_araddr.next = self.dma.m_axi_araddr.val();
