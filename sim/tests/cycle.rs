@@ -19,7 +19,7 @@ use systole_model::exec::Executor;
 use systole_model::ir::{Graph, Op, Value};
 use systole_model::summary::node_macs;
 use systole_model::{load::load_model, npy};
-use systole_sim::cycle::report::utilization;
+use systole_sim::cycle::report::{descriptor_names, utilization, RunReport};
 use systole_sim::functional::Dram;
 use systole_sim::workloads::{resnet8, resnet8_config};
 use systole_sim::{CycleModel, EngineModel, FunctionalModel, RunFailure, ScheduleRun};
@@ -144,6 +144,19 @@ fn resnet8_matches_the_reference_at_every_benchmark_size() {
         let model = load(&graph, &cfg);
         let run = check(&graph, &model, &cfg, std::slice::from_ref(&x)).unwrap_or_else(|e| panic!("{side}: {e}"));
         assert_eq!(run.runs.len(), 1, "ResNet-8 is one engine run");
+        // The report names each layer after its graph node and adds up.
+        let image = model.image();
+        let report = RunReport::new(&cfg, &run.runs, &RunReport::run_firsts(image), &descriptor_names(image));
+        let kinds: Vec<(&str, &str)> = report.layers.iter().map(|l| (l.name.as_str(), l.op)).collect();
+        let mut expect = vec![("conv1", "CONV"), ("conv2", "CONV"), ("conv3", "CONV"), ("add3", "ADD")];
+        expect.extend([("conv4", "CONV"), ("conv5", "CONV"), ("conv6", "CONV"), ("add6", "ADD")]);
+        expect.extend([("conv7", "CONV"), ("conv8", "CONV"), ("conv9", "CONV"), ("add9", "ADD")]);
+        expect.extend([("pool", "AVG_POOL"), ("fc", "CONV")]);
+        assert_eq!(kinds, expect);
+        assert_eq!(report.total_cycles, run.runs[0].total_cycles);
+        assert!(report.layer_cycles <= report.total_cycles);
+        assert!(report.utilization > 0.0 && report.utilization <= 1.0, "{}", report.utilization);
+        assert_eq!(report.macs, 12_501_632);
     }
 }
 
