@@ -97,6 +97,12 @@ fn check_stats(graph: &Graph, image: &Image, cfg: &ArchConfig, run: &ScheduleRun
     if macs != want {
         return Err(format!("{macs} MACs reported, the graph's engine layers have {want}"));
     }
+    // Every reported layer is named after an engine node, in the partition's order.
+    let report = RunReport::new(cfg, &run.runs, &firsts, &descriptor_names(image));
+    let names: Vec<&str> = report.layers.iter().map(|l| l.name.as_str()).collect();
+    if names != engine {
+        return Err(format!("report layers {names:?}, engine nodes {engine:?}"));
+    }
     Ok(())
 }
 
