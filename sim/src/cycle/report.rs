@@ -66,19 +66,24 @@ pub fn program_descriptors(image: &Image) -> Result<Vec<LayerDescriptor>, Descri
         .collect()
 }
 
-/// The graph node of every engine descriptor of `image` (END descriptors get "END"): engine
-/// layers appear in the partition table in the order the packer wrote their descriptors.
+/// The graph node of every descriptor of `image`'s program (END descriptors are "END", a
+/// descriptor no engine step covers is `#<index>`): engine layers appear in the partition table
+/// in the order the packer wrote their descriptors.
 pub fn descriptor_names(image: &Image) -> Vec<String> {
+    let n = image.program.len() / DESCRIPTOR_BYTES;
+    let mut names: Vec<String> = (0..n).map(|k| format!("#{k}")).collect();
     let mut engine_rows =
         image.metadata.partition.iter().filter(|r| r.placement == Placement::Engine).map(|r| r.node.clone());
-    let mut names = Vec::new();
     for step in &image.plan.steps {
         if let Step::Engine { first, count } = step {
-            names.resize(*first as usize, String::new());
-            for i in 0..*count {
-                names.push(engine_rows.next().unwrap_or_else(|| format!("#{}", first + i)));
+            let (first, count) = (*first as usize, *count as usize);
+            for k in first..first.saturating_add(count) {
+                let (Some(slot), Some(name)) = (names.get_mut(k), engine_rows.next()) else { break };
+                *slot = name;
             }
-            names.push("END".into());
+            if let Some(end) = names.get_mut(first.saturating_add(count)) {
+                *end = "END".into();
+            }
         }
     }
     names
