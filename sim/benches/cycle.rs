@@ -102,7 +102,8 @@ fn main() {
 
         // One inference for the report (and its cycle count).
         let run = model.run_with(&mut engine, std::slice::from_ref(&input)).expect("cycle model run");
-        let report = RunReport::new(&cfg, &run.runs, &RunReport::run_firsts(&image), &descriptor_names(&image));
+        let report =
+            RunReport::new("cycle", &cfg, &run.runs, &RunReport::run_firsts(&image), &descriptor_names(&image));
         tables.push_str(&format!("\n### {side}x{side}\n\n```\n{}```\n", report.table()));
         let descriptors = program_descriptors(&image).expect("packed descriptors");
         let names = descriptor_names(&image);
