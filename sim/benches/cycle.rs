@@ -86,11 +86,19 @@ fn measure_rtl(_model: &FunctionalModel, _cfg: &ArchConfig, _input: &Value) -> O
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; a filter argument picks sizes ("8", "16", "32").
-    let sizes: Vec<u32> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
-    let sizes = if sizes.is_empty() { vec![8, 16, 32] } else { sizes };
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary without it,
+    // and then one quick pass checks that the benchmark still works. Number arguments pick
+    // sizes ("8", "16", "32").
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let measure = args.iter().any(|a| a == "--bench");
+    let sizes: Vec<u32> = args.iter().filter_map(|a| a.parse().ok()).collect();
+    let sizes = match (sizes.is_empty(), measure) {
+        (false, _) => sizes,
+        (true, true) => vec![8, 16, 32],
+        (true, false) => vec![8],
+    };
     let (graph, input) = resnet8(1);
-    let budget = Duration::from_secs(2);
+    let (budget, min_runs) = if measure { (Duration::from_secs(2), 5) } else { (Duration::ZERO, 1) };
     let mut speeds = Vec::new();
     let mut tables = String::new();
     let mut scalesim = String::new();
@@ -102,7 +110,8 @@ fn main() {
 
         // One inference for the report (and its cycle count).
         let run = model.run_with(&mut engine, std::slice::from_ref(&input)).expect("cycle model run");
-        let report = RunReport::new(&cfg, &run.runs, &RunReport::run_firsts(&image), &descriptor_names(&image));
+        let report =
+            RunReport::new("cycle", &cfg, &run.runs, &RunReport::run_firsts(&image), &descriptor_names(&image));
         tables.push_str(&format!("\n### {side}x{side}\n\n```\n{}```\n", report.table()));
         let descriptors = program_descriptors(&image).expect("packed descriptors");
         let names = descriptor_names(&image);
@@ -114,7 +123,7 @@ fn main() {
         let rows = compare_run(convs.map(|(k, l)| (names[k].as_str(), &descriptors[k], l)), &cfg).expect("plans");
         scalesim.push_str(&format!("\n### {side}x{side}\n\n{}", table(&rows)));
 
-        let (wall, cpu) = time(budget, 5, || {
+        let (wall, cpu) = time(budget, min_runs, || {
             model.run_with(&mut engine, std::slice::from_ref(&input)).expect("run");
         });
         speeds.push(Speed { what: "cycle model, inference", side, cycles: report.total_cycles, wall, cpu });
@@ -134,7 +143,7 @@ fn main() {
                 Step::Host(_) => None,
             })
             .collect();
-        let (wall, cpu) = time(budget, 5, || {
+        let (wall, cpu) = time(budget, min_runs, || {
             for &(base, count) in &runs {
                 engine.run_program(&mut dram, base, count).expect("engine run");
             }

@@ -19,7 +19,7 @@ use systole_model::exec::Executor;
 use systole_model::ir::{Graph, Op, Value};
 use systole_model::summary::node_macs;
 use systole_model::{load::load_model, npy};
-use systole_sim::cycle::report::utilization;
+use systole_sim::cycle::report::{descriptor_names, utilization, RunReport};
 use systole_sim::functional::Dram;
 use systole_sim::workloads::{resnet8, resnet8_config};
 use systole_sim::{CycleModel, EngineModel, FunctionalModel, RunFailure, ScheduleRun};
@@ -97,6 +97,12 @@ fn check_stats(graph: &Graph, image: &Image, cfg: &ArchConfig, run: &ScheduleRun
     if macs != want {
         return Err(format!("{macs} MACs reported, the graph's engine layers have {want}"));
     }
+    // Every reported layer is named after an engine node, in the partition's order.
+    let report = RunReport::new("cycle", cfg, &run.runs, &firsts, &descriptor_names(image));
+    let names: Vec<&str> = report.layers.iter().map(|l| l.name.as_str()).collect();
+    if names != engine {
+        return Err(format!("report layers {names:?}, engine nodes {engine:?}"));
+    }
     Ok(())
 }
 
@@ -144,6 +150,32 @@ fn resnet8_matches_the_reference_at_every_benchmark_size() {
         let model = load(&graph, &cfg);
         let run = check(&graph, &model, &cfg, std::slice::from_ref(&x)).unwrap_or_else(|e| panic!("{side}: {e}"));
         assert_eq!(run.runs.len(), 1, "ResNet-8 is one engine run");
+        // The report names each layer after its graph node and adds up.
+        let image = model.image();
+        let report = RunReport::new("cycle", &cfg, &run.runs, &RunReport::run_firsts(image), &descriptor_names(image));
+        let kinds: Vec<(&str, &str)> = report.layers.iter().map(|l| (l.name.as_str(), l.op)).collect();
+        let mut expect = vec![("conv1", "CONV"), ("conv2", "CONV"), ("conv3", "CONV"), ("add3", "ADD")];
+        expect.extend([("conv4", "CONV"), ("conv5", "CONV"), ("conv6", "CONV"), ("add6", "ADD")]);
+        expect.extend([("conv7", "CONV"), ("conv8", "CONV"), ("conv9", "CONV"), ("add9", "ADD")]);
+        expect.extend([("pool", "AVG_POOL"), ("fc", "CONV")]);
+        assert_eq!(kinds, expect);
+        assert_eq!(report.total_cycles, run.runs[0].total_cycles);
+        assert!(report.layer_cycles <= report.total_cycles);
+        assert!(report.utilization > 0.0 && report.utilization <= 1.0, "{}", report.utilization);
+        assert_eq!(report.macs, 12_501_632);
+        // The JSON `systole simulate --report` writes (issue 4's keys).
+        let json = serde_json::to_value(&report).expect("serialise");
+        assert_eq!(json["engine"], "cycle");
+        assert_eq!(json["array"], serde_json::json!([side, side]));
+        assert_eq!(json["total_cycles"], report.total_cycles);
+        for (l, j) in report.layers.iter().zip(json["layers"].as_array().expect("layers")) {
+            assert_eq!((j["name"].as_str(), j["op"].as_str()), (Some(l.name.as_str()), Some(l.op)));
+            assert_eq!((j["cycles"].as_u64(), j["macs"].as_u64()), (Some(l.cycles), Some(l.macs)));
+            assert_eq!(
+                (j["utilization"].as_f64(), j["stall_cycles"].as_u64()),
+                (Some(l.utilization), Some(l.stall_cycles))
+            );
+        }
     }
 }
 

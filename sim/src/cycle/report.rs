@@ -30,9 +30,13 @@ pub struct LayerReport {
     pub exact: bool,
 }
 
-/// Every engine run of one inference.
+/// Every engine run of one inference. Serialised, it is the `--report R.json` of
+/// `systole simulate`: `{"engine", "array": [R, C], "total_cycles", "layers": [{"name", "op",
+/// "cycles", "macs", "utilization", "stall_cycles", ...}], ...}`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RunReport {
+    /// Which engine produced the figures ("cycle", "rtl", ...).
+    pub engine: String,
     pub array: [u32; 2],
     /// START to DONE summed over the engine runs (`TOTAL_CYCLES` of each).
     pub total_cycles: u64,
@@ -66,19 +70,24 @@ pub fn program_descriptors(image: &Image) -> Result<Vec<LayerDescriptor>, Descri
         .collect()
 }
 
-/// The graph node of every engine descriptor of `image` (END descriptors get "END"): engine
-/// layers appear in the partition table in the order the packer wrote their descriptors.
+/// The graph node of every descriptor of `image`'s program (END descriptors are "END", a
+/// descriptor no engine step covers is `#<index>`): engine layers appear in the partition table
+/// in the order the packer wrote their descriptors.
 pub fn descriptor_names(image: &Image) -> Vec<String> {
+    let n = image.program.len() / DESCRIPTOR_BYTES;
+    let mut names: Vec<String> = (0..n).map(|k| format!("#{k}")).collect();
     let mut engine_rows =
         image.metadata.partition.iter().filter(|r| r.placement == Placement::Engine).map(|r| r.node.clone());
-    let mut names = Vec::new();
     for step in &image.plan.steps {
         if let Step::Engine { first, count } = step {
-            names.resize(*first as usize, String::new());
-            for i in 0..*count {
-                names.push(engine_rows.next().unwrap_or_else(|| format!("#{}", first + i)));
+            let (first, count) = (*first as usize, *count as usize);
+            for k in first..first.saturating_add(count) {
+                let (Some(slot), Some(name)) = (names.get_mut(k), engine_rows.next()) else { break };
+                *slot = name;
             }
-            names.push("END".into());
+            if let Some(end) = names.get_mut(first.saturating_add(count)) {
+                *end = "END".into();
+            }
         }
     }
     names
@@ -87,7 +96,7 @@ pub fn descriptor_names(image: &Image) -> Vec<String> {
 impl RunReport {
     /// `runs` are the engine runs of one schedule in order, `firsts` their first descriptors
     /// (both from `Image::plan.steps`), `names` from [`descriptor_names`].
-    pub fn new(cfg: &ArchConfig, runs: &[RunStats], firsts: &[u32], names: &[String]) -> RunReport {
+    pub fn new(engine: &str, cfg: &ArchConfig, runs: &[RunStats], firsts: &[u32], names: &[String]) -> RunReport {
         let mut layers = Vec::new();
         for (run, &first) in runs.iter().zip(firsts) {
             for l in &run.layers {
@@ -110,6 +119,7 @@ impl RunReport {
         let total_cycles = runs.iter().map(|r| r.total_cycles).sum();
         let macs = layers.iter().map(|l| l.macs).sum();
         RunReport {
+            engine: engine.to_string(),
             array: [cfg.rows, cfg.cols],
             total_cycles,
             layer_cycles: layers.iter().map(|l| l.cycles).sum(),
@@ -159,7 +169,8 @@ impl RunReport {
         }
         let _ = writeln!(
             o,
-            "{}x{} array: {} cycles total ({} in layers, {} DMA stall), {} MACs, utilisation {:.1}%",
+            "{} engine, {}x{} array: {} cycles total ({} in layers, {} DMA stall), {} MACs, utilisation {:.1}%",
+            self.engine,
             self.array[0],
             self.array[1],
             self.total_cycles,
