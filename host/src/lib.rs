@@ -9,8 +9,10 @@
 //! * [`tensor_bytes`]: tensor values <-> little-endian bytes in device memory.
 //! * [`Device`]: the 32-bit register and device-memory access that a board, the cycle model
 //!   and the Verilator RTL all provide, so one driver runs on all of them.
+//! * [`driver`]: open (identify, check), load, run an image's schedule on a [`Device`].
 
 pub mod dram;
+pub mod driver;
 pub mod image;
 pub mod lower;
 pub mod pack;
@@ -51,4 +53,9 @@ pub trait Device {
     fn read_mem(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), DeviceError>;
     /// Blocks until the device raises its interrupt or `timeout` passes.
     fn wait_irq(&mut self, timeout: Duration) -> Result<(), DeviceError>;
+    /// The device-memory addresses `write_mem` / `read_mem` accept, as (base, bytes); `None`
+    /// when the backend cannot tell (the driver then trusts the image's plan).
+    fn memory_window(&self) -> Option<(u64, u64)> {
+        None
+    }
 }
