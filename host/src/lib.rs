@@ -9,8 +9,10 @@
 //! * [`tensor_bytes`]: tensor values <-> little-endian bytes in device memory.
 //! * [`Device`]: the 32-bit register and device-memory access that a board, the cycle model
 //!   and the Verilator RTL all provide, so one driver runs on all of them.
+//! * [`backend`]: the boards (`pcie:`, `xdma:`, `uio:`, `devmem:` specs) as [`Device`]s.
 //! * [`driver`]: open (identify, check), load, run an image's schedule on a [`Device`].
 
+pub mod backend;
 pub mod dram;
 pub mod driver;
 pub mod image;
@@ -57,5 +59,26 @@ pub trait Device {
     /// when the backend cannot tell (the driver then trusts the image's plan).
     fn memory_window(&self) -> Option<(u64, u64)> {
         None
+    }
+}
+
+impl<D: Device + ?Sized> Device for Box<D> {
+    fn read_reg(&mut self, offset: u64) -> Result<u32, DeviceError> {
+        (**self).read_reg(offset)
+    }
+    fn write_reg(&mut self, offset: u64, value: u32) -> Result<(), DeviceError> {
+        (**self).write_reg(offset, value)
+    }
+    fn write_mem(&mut self, addr: u64, data: &[u8]) -> Result<(), DeviceError> {
+        (**self).write_mem(addr, data)
+    }
+    fn read_mem(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), DeviceError> {
+        (**self).read_mem(addr, buf)
+    }
+    fn wait_irq(&mut self, timeout: Duration) -> Result<(), DeviceError> {
+        (**self).wait_irq(timeout)
+    }
+    fn memory_window(&self) -> Option<(u64, u64)> {
+        (**self).memory_window()
     }
 }
