@@ -42,11 +42,11 @@ impl IrqNode {
     /// re-enables the interrupt.
     pub fn wait(&mut self, timeout: Duration) -> Result<(), DeviceError> {
         let mut pfd = libc::pollfd { fd: self.file.as_raw_fd(), events: libc::POLLIN, revents: 0 };
-        let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
         let deadline = std::time::Instant::now() + timeout;
         loop {
-            let left = deadline.saturating_duration_since(std::time::Instant::now()).as_millis();
-            let ms = ms.min(left.min(i32::MAX as u128) as i32);
+            // Rounded up: poll must not return before the deadline.
+            let left = deadline.saturating_duration_since(std::time::Instant::now()).as_micros().div_ceil(1000);
+            let ms = left.min(i32::MAX as u128) as i32;
             // SAFETY: one valid pollfd for the duration of the call.
             let n = unsafe { libc::poll(&mut pfd, 1, ms) };
             if n < 0 {
