@@ -62,6 +62,29 @@ pub trait Device {
     }
 }
 
+/// A borrowed device is a device: `Driver::open(&mut dev, ..)` leaves the caller its device
+/// whatever happens.
+impl<D: Device + ?Sized> Device for &mut D {
+    fn read_reg(&mut self, offset: u64) -> Result<u32, DeviceError> {
+        (**self).read_reg(offset)
+    }
+    fn write_reg(&mut self, offset: u64, value: u32) -> Result<(), DeviceError> {
+        (**self).write_reg(offset, value)
+    }
+    fn write_mem(&mut self, addr: u64, data: &[u8]) -> Result<(), DeviceError> {
+        (**self).write_mem(addr, data)
+    }
+    fn read_mem(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), DeviceError> {
+        (**self).read_mem(addr, buf)
+    }
+    fn wait_irq(&mut self, timeout: Duration) -> Result<(), DeviceError> {
+        (**self).wait_irq(timeout)
+    }
+    fn memory_window(&self) -> Option<(u64, u64)> {
+        (**self).memory_window()
+    }
+}
+
 impl<D: Device + ?Sized> Device for Box<D> {
     fn read_reg(&mut self, offset: u64) -> Result<u32, DeviceError> {
         (**self).read_reg(offset)

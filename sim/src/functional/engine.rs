@@ -93,7 +93,8 @@ impl EngineModel for FunctionalEngine {
         // run's own position, from PROGRAM_BASE, when it is the first).
         let mut next_layer = None::<u32>;
         for index in 0..max_descriptors {
-            let addr = program_base + index as u64 * DESCRIPTOR_BYTES as u64;
+            // PROGRAM_BASE comes from a register: wrap as the address counter would, never panic.
+            let addr = program_base.wrapping_add(index as u64 * DESCRIPTOR_BYTES as u64);
             let guess = next_layer.unwrap_or(index);
             let d = self.fetch(dram, addr, guess).map_err(|f| RunFailure { cycles, ..f })?;
             let layer = d.layer_index as u32;
