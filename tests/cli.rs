@@ -176,7 +176,7 @@ fn pack_and_inspect_fail_clearly() {
     assert!(text(&i.stderr).contains("truncated"), "{}", text(&i.stderr));
 }
 
-/// `systole pack` then `systole run --device sim:functional` reproduces the golden output of
+/// `systole pack` then `systole run --device sim:cycle` (or its alias sim:functional) reproduces the golden output of
 /// every input of every own fixture model, and prints a cycle line per engine layer.
 #[test]
 fn run_on_the_simulated_device_reproduces_every_own_fixture_output() {
@@ -205,10 +205,11 @@ fn run_on_the_simulated_device_reproduces_every_own_fixture_output() {
             assert!(p.status.success(), "pack {}: {}", model.display(), text(&p.stderr));
             for (i, input) in common::numbered(&model_dir, "input_").iter().enumerate() {
                 let out = dir.join("y.npy");
+                let device = if i % 2 == 0 { "sim:cycle" } else { "sim:functional" };
                 let r = systole(&[
                     "run",
                     "--device",
-                    "sim:functional",
+                    device,
                     "--image",
                     path_str(&image),
                     "--input",
@@ -260,7 +261,7 @@ fn run_fails_clearly_and_leaves_the_users_files_alone() {
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["--device", "sim:functional", "--image", path_str(&truncated)], "truncated"),
         (vec!["--device", "sim:functional", "--image", path_str(&corrupted)], "CRC32 mismatch"),
-        (vec!["--device", "sim:nope", "--image", path_str(&image)], "sim:functional"),
+        (vec!["--device", "sim:nope", "--image", path_str(&image)], "sim:cycle"),
         (vec!["--device", "pcie:3:0.0", "--image", path_str(&image)], "DDDD:BB:DD.F"),
         (vec!["--device", "sim:functional", "--image", path_str(&image), "--timeout", "0"], "--timeout"),
     ];

@@ -1,4 +1,4 @@
-//! The host driver on the simulated device (`sim:functional`): every own fixture model, packed,
+//! The host driver on the simulated device (`sim:cycle`: `SimDevice` over the cycle model): every own fixture model, packed,
 //! read back from bytes, opened, loaded and run through the registers, equals the reference
 //! executor byte for byte, with a performance record for every engine layer; and the driver's
 //! engine-side error paths (wrong bitstream, corrupted descriptors in device memory, interrupt
@@ -17,7 +17,7 @@ use systole_host::{pack, Device, Image, PackOptions};
 use systole_model::exec::Executor;
 use systole_model::ir::{Graph, Value};
 use systole_model::{load::load_model, npy};
-use systole_sim::functional::FunctionalEngine;
+use systole_sim::CycleModel;
 use systole_sim::SimDevice;
 
 fn own(kind: &str, name: &str) -> PathBuf {
@@ -37,9 +37,9 @@ fn timing() -> DramTiming {
     DramTiming::new(20, 1).expect("valid")
 }
 
-fn device(cfg: &ArchConfig, image: &Image) -> SimDevice<FunctionalEngine> {
+fn device(cfg: &ArchConfig, image: &Image) -> SimDevice<CycleModel> {
     let d = &image.plan.dram;
-    SimDevice::new(FunctionalEngine::new(cfg, timing()), cfg, d.base, d.size).expect("device")
+    SimDevice::new(CycleModel::new(cfg, timing()).expect("valid config"), cfg, d.base, d.size).expect("device")
 }
 
 fn packed(graph: &Graph, cfg: &ArchConfig) -> Image {

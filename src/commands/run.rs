@@ -15,8 +15,7 @@ use systole_host::image::Image;
 use systole_host::Device;
 use systole_model::ir::Value;
 use systole_model::npy;
-use systole_sim::functional::FunctionalEngine;
-use systole_sim::SimDevice;
+use systole_sim::{CycleModel, SimDevice};
 
 /// DRAM timing of the simulated devices' memory (cycles of the engine clock): a DDR controller
 /// behind an AXI interconnect, roughly.
@@ -45,11 +44,13 @@ fn open_device(spec: &DeviceSpec, image: &Image) -> Result<Box<dyn Device>> {
             let cfg = image.arch().context("the image's arch.json")?;
             let plan = &image.plan.dram;
             match kind.as_str() {
-                "functional" => {
-                    let engine = FunctionalEngine::new(&cfg, SIM_DRAM);
+                // The cycle model is the functional model's values with arch::timing's cycles:
+                // sim:functional names the same engine.
+                "cycle" | "functional" => {
+                    let engine = CycleModel::new(&cfg, SIM_DRAM).context("the image's arch.json")?;
                     Ok(Box::new(SimDevice::new(engine, &cfg, plan.base, plan.size)?))
                 }
-                other => bail!("sim:{other} is not available in this build (sim:functional is)"),
+                other => bail!("sim:{other} is not available in this build (sim:cycle and sim:functional are)"),
             }
         }
     }

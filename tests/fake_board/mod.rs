@@ -26,7 +26,7 @@ use systole_arch::regmap::{self, REGISTERS};
 use systole_arch::ArchConfig;
 use systole_host::backend::MmioRegion;
 use systole_host::Device;
-use systole_sim::functional::FunctionalEngine;
+use systole_sim::CycleModel;
 use systole_sim::SimDevice;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -126,7 +126,7 @@ const PULSES: u32 = regmap::CONTROL_START.mask() | regmap::CONTROL_SOFT_RESET.ma
 struct Thread {
     regs: MmioRegion,
     mem: MmioRegion,
-    sim: SimDevice<FunctionalEngine>,
+    sim: SimDevice<CycleModel>,
     base: u64,
     fault: Arc<AtomicU32>,
     enables: Arc<AtomicU32>,
@@ -226,7 +226,7 @@ impl FakeBoard {
         let mem = MmioRegion::map(&open_rw(&layout.mem_file), layout.mem_offset, layout.mem_size as usize)
             .expect("map memory");
         let timing = DramTiming::new(20, 1).expect("timing");
-        let sim = SimDevice::new(FunctionalEngine::new(cfg, timing), cfg, layout.mem_base, layout.mem_size)
+        let sim = SimDevice::new(CycleModel::new(cfg, timing).expect("config"), cfg, layout.mem_base, layout.mem_size)
             .expect("sim device");
         let (master, irq_node) = if with_irq {
             let (m, slave) = pty();

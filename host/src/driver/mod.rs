@@ -18,7 +18,8 @@
 //!    the bit until it has taken the START, and STATUS is only meaningful after that.
 //! 5. Wait for STATUS.DONE or STATUS.ERROR until the deadline, polling STATUS or blocking on the
 //!    interrupt (then IRQ_STATUS is cleared).
-//! 6. On ERROR: the ErrorCode, the failing layer (STATUS.LAYER) and that layer's node name.
+//! 6. On ERROR: the ErrorCode, the failing layer (the run's first descriptor + STATUS.LAYER,
+//!    which counts from PROGRAM_BASE) and that layer's node name.
 
 mod error;
 mod host_step;
@@ -382,7 +383,7 @@ impl<D: Device> Driver<D> {
             },
         };
         if status.error() {
-            let layer = self.status_layer(status, first, count);
+            let layer = self.status_layer(status, first);
             let (code, description) = match status.error_code() {
                 Some(c) => (c.name().to_string(), c.description()),
                 None => (format!("error code {}", status.error_code_raw()), "unknown error code"),
@@ -393,15 +394,10 @@ impl<D: Device> Driver<D> {
         self.read_perf(first, count)
     }
 
-    /// STATUS.LAYER is the descriptor's position in the program (LAYER_INDEX); an engine that
-    /// counts from PROGRAM_BASE instead is recognised by a value below the run.
-    fn status_layer(&self, status: Status, first: u32, count: u32) -> u32 {
-        let l = status.layer();
-        if (first..=first + count).contains(&l) {
-            l
-        } else {
-            first + l
-        }
+    /// STATUS.LAYER counts descriptors from PROGRAM_BASE (the sequencer's counter restarts at
+    /// each START), so the failing descriptor of the program is the run's first plus it.
+    fn status_layer(&self, status: Status, first: u32) -> u32 {
+        first.saturating_add(status.layer())
     }
 
     fn read_perf(&mut self, first: u32, count: u32) -> Result<RunRecord, DriverError> {

@@ -6,8 +6,6 @@
 //!   from DRAM.
 //! * host steps (the image's IR nodes) run through `systole_host::driver::HostRunner`, the
 //!   driver's own code.
-//! * `engine`: [`FunctionalEngine`], the sequencer (`crate::sequencer`) over these executors as
-//!   an [`EngineModel`] with `arch::timing` cycle counts (what `sim:functional` devices run).
 //! * [`execute_layer`]: one engine layer's values (CONV or a post-op), the per-layer executor
 //!   the cycle model (`crate::cycle`) shares.
 //!
@@ -19,20 +17,18 @@
 
 mod conv;
 mod dram;
-mod engine;
 mod post;
 
 pub use dram::Dram;
 /// One post-op layer (ADD, pools) on `dram`: the golden of the RTL post-op unit.
 pub use post::run_post;
-pub use engine::FunctionalEngine;
 
 use crate::engine::{EngineModel, RunStats};
 use crate::sequencer::{self, Fault};
-use systole_host::driver::{HostRunner, HostStepError};
 use systole_arch::descriptor::DESCRIPTOR_BYTES;
 use systole_arch::regmap::ErrorCode;
 use systole_arch::{ArchConfig, LayerDescriptor, Opcode};
+use systole_host::driver::{HostRunner, HostStepError};
 use systole_host::image::{Image, ImageError};
 use systole_host::schedule::Step;
 use systole_host::tensor_bytes::{from_bytes, tensor_bytes, to_bytes};
