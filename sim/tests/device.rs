@@ -154,3 +154,45 @@ fn the_simulated_interrupt_follows_irq_status_and_irq_enable() {
     dev.write_reg(systole_arch::regmap::IRQ_CLEAR.offset as u64, 3).expect("clear");
     assert!(dev.wait_irq(Duration::from_millis(1)).is_err(), "cleared");
 }
+
+#[test]
+fn multi_run_schedules_interleave_host_steps_and_report_the_program_index_of_a_failure() {
+    // A bare engine (no post-op units): resnet_tiny's ADDs and pool run on the host, splitting
+    // the program into several engine runs.
+    let dir = own("tflite", "resnet_tiny");
+    let graph = model_in(&dir);
+    let cfg = ArchConfig::new("bare16x16", 16, 16);
+    let image = packed(&graph, &cfg);
+    let runs: Vec<(u32, u32)> = image
+        .plan
+        .steps
+        .iter()
+        .filter_map(|s| match s {
+            systole_host::schedule::Step::Engine { first, count } => Some((*first, *count)),
+            _ => None,
+        })
+        .collect();
+    assert!(runs.len() >= 2, "expected several engine runs, got {runs:?}");
+    let x = first_input(&dir);
+    let want = Executor::new(&graph).expect("exec").run(std::slice::from_ref(&x)).expect("reference");
+    let mut drv = Driver::open(device(&cfg, &image), image.clone(), RunOptions::default()).expect("open");
+    let report = drv.run(std::slice::from_ref(&x)).expect("run");
+    assert!(report.outputs.iter().zip(&want).all(|(g, w)| same(g, w)), "differs from the reference");
+    assert_eq!(report.runs.len(), runs.len());
+    assert!(report.host_steps >= 2);
+    for (r, (first, count)) in report.runs.iter().zip(&runs) {
+        assert_eq!((r.first, r.layers.len() as u32), (*first, *count));
+        assert!(r.layers.iter().enumerate().all(|(k, l)| l.index == first + k as u32));
+    }
+    // Corrupt the first layer of the last run: the error names its program index and node.
+    let (first, _) = *runs.last().expect("runs");
+    let names = systole_host::driver::layer_names(&image).expect("names");
+    let mut drv = Driver::open(device(&cfg, &image), image.clone(), RunOptions::default()).expect("open");
+    drv.load().expect("load");
+    let addr = image.plan.dram.program.addr + first as u64 * DESCRIPTOR_BYTES as u64;
+    drv.device().write_mem(addr, &[0x5a]).expect("corrupt the magic");
+    let err = drv.run(std::slice::from_ref(&x)).expect_err("corrupted");
+    let DriverError::Engine { code, layer, name, run, .. } = &err else { panic!("{err}") };
+    assert_eq!((code.as_str(), *layer, *run), ("BAD_MAGIC", first, runs.len() - 1), "{err}");
+    assert_eq!(name, &names[first as usize].0);
+}
