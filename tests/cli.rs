@@ -297,3 +297,46 @@ fn run_fails_clearly_and_leaves_the_users_files_alone() {
     assert!(leftovers.is_empty(), "temporary files left behind");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The third-party models (when present): `systole run --device sim:cycle` reproduces the
+/// runtime's golden for the first input of each.
+#[test]
+fn run_on_the_simulated_device_reproduces_the_shared_model_goldens() {
+    let Some(shared) = common::shared_fixtures("run on shared models") else { return };
+    let dir = scratch("run-shared");
+    let arch = dir.join("arch.json");
+    std::fs::write(&arch, ARCH_JSON).expect("write arch.json");
+    let mut models: Vec<PathBuf> = Vec::new();
+    for (format, file) in [("tflite", "model.tflite"), ("onnx", "model.onnx")] {
+        let Ok(entries) = std::fs::read_dir(shared.join(format)) else { continue };
+        models.extend(entries.flatten().map(|e| e.path().join(file)).filter(|m| m.is_file()));
+    }
+    models.sort();
+    for model in &models {
+        let model_dir = model.parent().expect("model dir");
+        let input = model_dir.join("input_000.npy");
+        if !input.is_file() {
+            continue;
+        }
+        let image = dir.join("m.bin");
+        let p = systole(&["pack", path_str(model), "--arch", path_str(&arch), "--out", path_str(&image)]);
+        assert!(p.status.success(), "pack {}: {}", model.display(), text(&p.stderr));
+        let out = dir.join("y.npy");
+        let r = systole(&[
+            "run",
+            "--device",
+            "sim:cycle",
+            "--image",
+            path_str(&image),
+            "--input",
+            path_str(&input),
+            "--output",
+            path_str(&out),
+        ]);
+        assert!(r.status.success(), "run {}: {}", model.display(), text(&r.stderr));
+        let golden = common::golden_output(model_dir, 0);
+        let c = systole(&["compare", path_str(&out), path_str(&golden)]);
+        assert!(c.status.success(), "{}: {}{}", model.display(), text(&c.stdout), text(&c.stderr));
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
