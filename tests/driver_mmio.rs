@@ -338,3 +338,50 @@ fn malformed_sysfs_trees_are_reported_with_the_file() {
     assert!(e.contains("'lots' is not a number"), "{e}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// `systole run --device devmem:...` in another process, on the same mapped files (shared maps
+/// are coherent across processes), by polling and by interrupt; then a hung engine.
+#[test]
+fn the_cli_runs_on_the_fake_board_and_reports_a_hang() {
+    let cfg = cfg("cli", 16, 16);
+    let (graph, inputs) = fixture("tflite/resnet_tiny");
+    let fixture_dir = common::own_fixtures().join("tflite/resnet_tiny");
+    let image = image_for(&graph, &cfg, MEM_BASE);
+    let board = devmem_board("cli", &cfg, PHYS, MEM_BASE, mem_size(&image), true);
+    let image_path = board.dir.join("model.img");
+    std::fs::write(&image_path, image.to_bytes()).expect("write image");
+    let out = board.dir.join("y.npy");
+    let input = fixture_dir.join("input_000.npy");
+    let want = Executor::new(&graph).expect("exec").run(&inputs[..1]).expect("reference");
+    let uio = board.irq_node.clone().expect("irq node");
+    let run = |device: &str, extra: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_systole"))
+            .env("SYSTOLE_SYSROOT", &board.dir)
+            .args(["run", "--device", device, "--image"])
+            .arg(&image_path)
+            .arg("--input")
+            .arg(&input)
+            .arg("--output")
+            .arg(&out)
+            .args(extra)
+            .output()
+            .expect("run systole")
+    };
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    for (device, extra) in
+        [(format!("devmem:{PHYS:#x}"), vec![]), (format!("devmem:{PHYS:#x},uio={}", uio.display()), vec!["--irq"])]
+    {
+        let _ = std::fs::remove_file(&out);
+        let o = run(&device, &extra);
+        assert!(o.status.success(), "{device} {extra:?}: {}", text(&o.stderr));
+        assert!(text(&o.stdout).contains("engine run 0:"), "{}", text(&o.stdout));
+        let got = npy::read_value(&out).expect("output");
+        assert!(same(&got, &want[0]), "{device}: differs from the reference");
+    }
+    board.set_fault(Fault::Hang);
+    std::fs::write(&out, b"previous").expect("write");
+    let o = run(&format!("devmem:{PHYS:#x}"), &["--timeout", "0.2"]);
+    let err = text(&o.stderr);
+    assert!(!o.status.success() && err.contains("last STATUS") && err.contains("BUSY"), "{err}");
+    assert_eq!(std::fs::read(&out).expect("out"), b"previous", "a failed run leaves the output alone");
+}
