@@ -76,6 +76,10 @@ enum Command {
         /// Wait for the engine's interrupt instead of polling STATUS.
         #[arg(long)]
         irq: bool,
+        /// Abort a busy or hung engine (CONTROL.SOFT_RESET) after identifying it, instead of
+        /// refusing it.
+        #[arg(long)]
+        reset: bool,
     },
     /// Compare two .npy arrays exactly (shape, element type, every element); fails on any difference.
     Compare {
@@ -103,14 +107,17 @@ fn main() -> ExitCode {
         }
         Command::Compare { actual, expected } => commands::compare::run(&actual, &expected),
         Command::Pack { model, arch, out, dram_base } => commands::pack::run(&model, &arch, &out, dram_base),
-        Command::Run { device, image, inputs, outputs, timeout, irq } => commands::run::run(&commands::run::Args {
-            device: &device,
-            image: &image,
-            inputs: &inputs,
-            outputs: &outputs,
-            timeout,
-            irq,
-        }),
+        Command::Run { device, image, inputs, outputs, timeout, irq, reset } => {
+            commands::run::run(&commands::run::Args {
+                device: &device,
+                image: &image,
+                inputs: &inputs,
+                outputs: &outputs,
+                timeout,
+                irq,
+                reset,
+            })
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

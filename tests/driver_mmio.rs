@@ -66,7 +66,7 @@ fn open_devmem(board: &FakeBoard, irq: bool) -> MappedDevice {
 }
 
 fn opts(wait: Wait, ms: u64) -> RunOptions {
-    RunOptions { timeout: Duration::from_millis(ms), wait }
+    RunOptions { timeout: Duration::from_millis(ms), wait, reset: false }
 }
 
 /// Runs every input; returns the still-open driver.
@@ -202,7 +202,7 @@ fn check_one(dev: MappedDevice, graph: &Graph, x: &[Value], image: &Image) {
 }
 
 #[test]
-fn a_hung_engine_times_out_with_its_status_and_then_reads_busy() {
+fn a_hung_engine_times_out_with_its_status_reads_busy_and_recovers_by_soft_reset() {
     let cfg = cfg("hang", 8, 8);
     let (graph, inputs) = fixture("tflite/resnet_tiny");
     let image = image_for(&graph, &cfg, MEM_BASE);
@@ -218,9 +218,16 @@ fn a_hung_engine_times_out_with_its_status_and_then_reads_busy() {
     assert!(msg.contains("did not finish within 200ms") && msg.contains("BUSY"), "{msg}");
     assert!(waited >= Duration::from_millis(200) && waited < Duration::from_secs(5), "waited {waited:?}");
     // Another process opening the device now finds it busy.
-    let err = Driver::open(open_devmem(&board, false), image, RunOptions::default()).expect_err("busy");
+    let err = Driver::open(open_devmem(&board, false), image.clone(), RunOptions::default()).expect_err("busy");
     assert!(matches!(err, DriverError::Busy { .. }), "{err}");
     assert!(err.to_string().contains("SOFT_RESET"), "{err}");
+    // Asked to, the driver aborts the hung run and the engine works again.
+    board.set_fault(Fault::None);
+    let reset = RunOptions { reset: true, ..opts(Wait::Poll, 2_000) };
+    let mut drv = Driver::open(open_devmem(&board, false), image, reset).expect("open with reset");
+    let want = Executor::new(&graph).expect("exec").run(&inputs[..1]).expect("reference");
+    let got = drv.run(&inputs[..1]).expect("run after reset");
+    assert!(same(&got.outputs[0], &want[0]), "runs bit-exactly after the reset");
 }
 
 #[test]
@@ -384,4 +391,11 @@ fn the_cli_runs_on_the_fake_board_and_reports_a_hang() {
     let err = text(&o.stderr);
     assert!(!o.status.success() && err.contains("last STATUS") && err.contains("BUSY"), "{err}");
     assert_eq!(std::fs::read(&out).expect("out"), b"previous", "a failed run leaves the output alone");
+    // The engine still reads BUSY: refused, then aborted with --reset.
+    board.set_fault(Fault::None);
+    let o = run(&format!("devmem:{PHYS:#x}"), &[]);
+    assert!(!o.status.success() && text(&o.stderr).contains("busy"), "{}", text(&o.stderr));
+    let o = run(&format!("devmem:{PHYS:#x}"), &["--reset"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(same(&npy::read_value(&out).expect("output"), &want[0]), "after --reset");
 }

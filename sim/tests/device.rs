@@ -71,7 +71,7 @@ fn every_own_fixture_model_runs_through_the_registers_bit_exactly() {
             .filter(|d| d.opcode != Some(systole_arch::Opcode::End))
             .count();
         let wait = if i % 2 == 0 { Wait::Poll } else { Wait::Irq };
-        let opts = RunOptions { timeout: Duration::from_secs(5), wait };
+        let opts = RunOptions { timeout: Duration::from_secs(5), wait, reset: false };
         let mut drv = Driver::open(device(&cfg, &image), image, opts).expect("open");
         let report = drv.run(std::slice::from_ref(&x)).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
         assert_eq!(report.outputs.len(), want.len());

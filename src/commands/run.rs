@@ -28,6 +28,7 @@ pub struct Args<'a> {
     pub outputs: &'a [PathBuf],
     pub timeout: f64,
     pub irq: bool,
+    pub reset: bool,
 }
 
 /// `SYSTOLE_SYSROOT=DIR` reads `DIR/sys` and `DIR/dev` instead of `/sys` and `/dev` (tests,
@@ -79,8 +80,11 @@ pub fn run(a: &Args) -> Result<()> {
         .map(|p| npy::read_value(p).with_context(|| format!("reading input {}", p.display())))
         .collect::<Result<Vec<Value>>>()?;
     let dev = open_device(&spec, &image).with_context(|| format!("opening {}", a.device))?;
-    let opts =
-        RunOptions { timeout: Duration::from_secs_f64(a.timeout), wait: if a.irq { Wait::Irq } else { Wait::Poll } };
+    let opts = RunOptions {
+        timeout: Duration::from_secs_f64(a.timeout),
+        wait: if a.irq { Wait::Irq } else { Wait::Poll },
+        reset: a.reset,
+    };
     let mut drv = Driver::open(dev, image, opts).with_context(|| format!("opening {}", a.device))?;
     let report = drv.run(&values).with_context(|| format!("running {} on {}", a.image.display(), a.device))?;
     for (path, value) in a.outputs.iter().zip(&report.outputs) {

@@ -33,8 +33,8 @@ pub enum DriverError {
     )]
     WrongBitstream { device: u32, image: u32, arch: String },
     #[error(
-        "the device is busy: STATUS = {status}; another process is running it (wait for it, or write \
-         CONTROL.SOFT_RESET to abort its run)"
+        "the device is busy: STATUS = {status}; another process is running it, or a run hung (wait for \
+         it, or abort it with CONTROL.SOFT_RESET: `systole run --reset`)"
     )]
     Busy { status: Status },
     #[error(transparent)]

@@ -2,7 +2,7 @@
 //! [`crate::backend`]s, or a simulated engine).
 //!
 //! [`Driver::open`] checks the engine (ID, VERSION, CONFIG_HASH against the image, not busy,
-//! device memory window) and the image against it; [`Driver::load`] copies the constant regions;
+//! unless told to SOFT_RESET it, device memory window) and the image against it; [`Driver::load`] copies the constant regions;
 //! [`Driver::run`] writes the inputs, runs the image's schedule (engine runs through the
 //! registers, host steps on the host with the model crate's kernels), reads the outputs and the
 //! per-layer performance records. The user's inputs are borrowed, never changed; on an error
@@ -56,11 +56,33 @@ pub struct RunOptions {
     /// Deadline of each engine run.
     pub timeout: Duration,
     pub wait: Wait,
+    /// At open, after the identification checks passed, abort whatever the engine is doing
+    /// (CONTROL.SOFT_RESET) instead of refusing a busy device.
+    pub reset: bool,
 }
 
 impl Default for RunOptions {
     fn default() -> RunOptions {
-        RunOptions { timeout: Duration::from_secs(10), wait: Wait::Poll }
+        RunOptions { timeout: Duration::from_secs(10), wait: Wait::Poll, reset: false }
+    }
+}
+
+/// Writes CONTROL.SOFT_RESET and waits (until `timeout`) for the pulse to be taken and BUSY to
+/// clear. Only call it on an identified engine: the write goes to CONTROL's offset.
+pub fn soft_reset<D: Device>(dev: &mut D, timeout: Duration) -> Result<(), DriverError> {
+    let deadline = Instant::now() + timeout;
+    write(dev, &regmap::CONTROL, regmap::CONTROL_SOFT_RESET.mask())?;
+    let mut backoff = Backoff::new();
+    loop {
+        let c = read_live(dev, &regmap::CONTROL)?;
+        let s = Status(read_live(dev, &regmap::STATUS)?);
+        if regmap::CONTROL_SOFT_RESET.get(c) == 0 && !s.busy() {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(DriverError::Busy { status: s });
+        }
+        backoff.sleep(deadline);
     }
 }
 
@@ -179,6 +201,9 @@ impl<D: Device> Driver<D> {
     /// Identifies the engine, checks the image against it and prepares the host steps.
     pub fn open(mut dev: D, image: Image, opts: RunOptions) -> Result<Driver<D>, DriverError> {
         let info = identify(&mut dev, &image)?;
+        if opts.reset {
+            soft_reset(&mut dev, opts.timeout)?;
+        }
         let status = Status(read_live(&mut dev, &regmap::STATUS)?);
         if status.busy() {
             return Err(DriverError::Busy { status });
