@@ -54,6 +54,33 @@ enum Command {
         #[arg(long, default_value = "0", value_parser = parse_address)]
         dram_base: u64,
     },
+    /// Run a packed image on a device: a board (pcie:DDDD:BB:DD.F, xdma:/dev/xdmaN, uio:/dev/uioN,
+    /// devmem:0xADDR) or a simulator (sim:cycle); prints every engine layer's cycles.
+    Run {
+        /// pcie:DDDD:BB:DD.F[,regs=N,mem=M,mem_addr=A] | xdma:/dev/xdmaN | uio:/dev/uioN[,udmabuf=PATH] |
+        /// devmem:0xADDR[,udmabuf=PATH,uio=PATH] | sim:cycle (alias sim:functional) (host/README.md)
+        #[arg(long)]
+        device: String,
+        /// An image written by `systole pack`.
+        #[arg(long)]
+        image: PathBuf,
+        /// Input arrays, one per model input, in model input order.
+        #[arg(long = "input", short = 'i', required = true)]
+        inputs: Vec<PathBuf>,
+        /// Output files, one per model output; written only when the run succeeds.
+        #[arg(long = "output", short = 'o', required = true)]
+        outputs: Vec<PathBuf>,
+        /// Deadline of each engine run, in seconds.
+        #[arg(long, default_value_t = 10.0)]
+        timeout: f64,
+        /// Wait for the engine's interrupt instead of polling STATUS.
+        #[arg(long)]
+        irq: bool,
+        /// Abort a busy or hung engine (CONTROL.SOFT_RESET) after identifying it, instead of
+        /// refusing it.
+        #[arg(long)]
+        reset: bool,
+    },
     /// Compare two .npy arrays exactly (shape, element type, every element); fails on any difference.
     Compare {
         /// The array under test.
@@ -80,6 +107,17 @@ fn main() -> ExitCode {
         }
         Command::Compare { actual, expected } => commands::compare::run(&actual, &expected),
         Command::Pack { model, arch, out, dram_base } => commands::pack::run(&model, &arch, &out, dram_base),
+        Command::Run { device, image, inputs, outputs, timeout, irq, reset } => {
+            commands::run::run(&commands::run::Args {
+                device: &device,
+                image: &image,
+                inputs: &inputs,
+                outputs: &outputs,
+                timeout,
+                irq,
+                reset,
+            })
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

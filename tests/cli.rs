@@ -175,3 +175,168 @@ fn pack_and_inspect_fail_clearly() {
     let i = systole(&["inspect", path_str(&bad)]);
     assert!(text(&i.stderr).contains("truncated"), "{}", text(&i.stderr));
 }
+
+/// `systole pack` then `systole run --device sim:cycle` (or its alias sim:functional) reproduces the golden output of
+/// every input of every own fixture model, and prints a cycle line per engine layer.
+#[test]
+fn run_on_the_simulated_device_reproduces_every_own_fixture_output() {
+    let dir = scratch("run");
+    let arch = dir.join("arch.json");
+    std::fs::write(&arch, ARCH_JSON).expect("write arch.json");
+    let root = common::own_fixtures();
+    let mut models = 0;
+    for (format, file) in [("tflite", "model.tflite"), ("onnx", "model.onnx")] {
+        let mut dirs: Vec<PathBuf> =
+            std::fs::read_dir(root.join(format)).expect("fixtures").flatten().map(|e| e.path()).collect();
+        dirs.sort();
+        for model_dir in dirs {
+            let model = model_dir.join(file);
+            let image = dir.join("m.bin");
+            let p = systole(&[
+                "pack",
+                path_str(&model),
+                "--arch",
+                path_str(&arch),
+                "--out",
+                path_str(&image),
+                "--dram-base",
+                "0x80000000",
+            ]);
+            assert!(p.status.success(), "pack {}: {}", model.display(), text(&p.stderr));
+            for (i, input) in common::numbered(&model_dir, "input_").iter().enumerate() {
+                let out = dir.join("y.npy");
+                let device = if i % 2 == 0 { "sim:cycle" } else { "sim:functional" };
+                let r = systole(&[
+                    "run",
+                    "--device",
+                    device,
+                    "--image",
+                    path_str(&image),
+                    "--input",
+                    path_str(input),
+                    "--output",
+                    path_str(&out),
+                ]);
+                assert!(r.status.success(), "run {} input {i}: {}", model.display(), text(&r.stderr));
+                let table = text(&r.stdout);
+                assert!(table.contains("cycles") && table.contains("engine layers in"), "{table}");
+                let golden = common::golden_output(&model_dir, i);
+                let c = systole(&["compare", path_str(&out), path_str(&golden)]);
+                assert!(c.status.success(), "{} input {i}: {}{}", model.display(), text(&c.stdout), text(&c.stderr));
+            }
+            models += 1;
+        }
+    }
+    assert!(models >= 5, "ran {models} models");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Bad images, specs and inputs end in clear errors; files the user named are never touched.
+#[test]
+fn run_fails_clearly_and_leaves_the_users_files_alone() {
+    let dir = scratch("run-errors");
+    let arch = dir.join("arch.json");
+    std::fs::write(&arch, ARCH_JSON).expect("write arch.json");
+    let fixture = common::own_fixtures().join("tflite/resnet_tiny");
+    let model = fixture.join("model.tflite");
+    let input = fixture.join("input_000.npy");
+    let image = dir.join("m.bin");
+    let p = systole(&["pack", path_str(&model), "--arch", path_str(&arch), "--out", path_str(&image)]);
+    assert!(p.status.success(), "{}", text(&p.stderr));
+    let bytes = std::fs::read(&image).expect("image");
+    let truncated = dir.join("truncated.bin");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).expect("write");
+    let corrupted = dir.join("corrupted.bin");
+    let mut c = bytes.clone();
+    let n = c.len();
+    c[n / 2] ^= 0x01;
+    std::fs::write(&corrupted, &c).expect("write");
+    let wrong_shape = dir.join("wrong.npy");
+    let r = systole(&["reference", path_str(&model), "--input", path_str(&input), "--output", path_str(&wrong_shape)]);
+    assert!(r.status.success(), "{}", text(&r.stderr));
+    // An existing output must survive a failed run byte for byte.
+    let out = dir.join("y.npy");
+    std::fs::write(&out, b"keep me").expect("write");
+    let input_before = std::fs::read(&input).expect("input");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--device", "sim:functional", "--image", path_str(&truncated)], "truncated"),
+        (vec!["--device", "sim:functional", "--image", path_str(&corrupted)], "CRC32 mismatch"),
+        (vec!["--device", "sim:nope", "--image", path_str(&image)], "sim:cycle"),
+        (vec!["--device", "pcie:3:0.0", "--image", path_str(&image)], "DDDD:BB:DD.F"),
+        (vec!["--device", "sim:functional", "--image", path_str(&image), "--timeout", "0"], "--timeout"),
+    ];
+    for (mut args, needle) in cases {
+        args.splice(0..0, ["run"]);
+        args.extend(["--input", path_str(&input), "--output", path_str(&out)]);
+        let o = systole(&args);
+        let err = text(&o.stderr);
+        assert!(!o.status.success(), "{args:?} should fail");
+        assert!(err.contains("error:") && err.contains(needle), "{args:?}: unclear error: {err}");
+        assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
+    }
+    // The model's output as input: the shape is wrong.
+    let o = systole(&[
+        "run",
+        "--device",
+        "sim:functional",
+        "--image",
+        path_str(&image),
+        "--input",
+        path_str(&wrong_shape),
+        "--output",
+        path_str(&out),
+    ]);
+    assert!(!o.status.success() && text(&o.stderr).contains("shape"), "{}", text(&o.stderr));
+    assert_eq!(std::fs::read(&out).expect("output"), b"keep me", "a failed run leaves the output file alone");
+    assert_eq!(std::fs::read(&input).expect("input"), input_before, "inputs are never written");
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left behind");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The third-party models (when present): `systole run --device sim:cycle` reproduces the
+/// runtime's golden for the first input of each.
+#[test]
+fn run_on_the_simulated_device_reproduces_the_shared_model_goldens() {
+    let Some(shared) = common::shared_fixtures("run on shared models") else { return };
+    let dir = scratch("run-shared");
+    let arch = dir.join("arch.json");
+    std::fs::write(&arch, ARCH_JSON).expect("write arch.json");
+    let mut models: Vec<PathBuf> = Vec::new();
+    for (format, file) in [("tflite", "model.tflite"), ("onnx", "model.onnx")] {
+        let Ok(entries) = std::fs::read_dir(shared.join(format)) else { continue };
+        models.extend(entries.flatten().map(|e| e.path().join(file)).filter(|m| m.is_file()));
+    }
+    models.sort();
+    for model in &models {
+        let model_dir = model.parent().expect("model dir");
+        let input = model_dir.join("input_000.npy");
+        if !input.is_file() {
+            continue;
+        }
+        let image = dir.join("m.bin");
+        let p = systole(&["pack", path_str(model), "--arch", path_str(&arch), "--out", path_str(&image)]);
+        assert!(p.status.success(), "pack {}: {}", model.display(), text(&p.stderr));
+        let out = dir.join("y.npy");
+        let r = systole(&[
+            "run",
+            "--device",
+            "sim:cycle",
+            "--image",
+            path_str(&image),
+            "--input",
+            path_str(&input),
+            "--output",
+            path_str(&out),
+        ]);
+        assert!(r.status.success(), "run {}: {}", model.display(), text(&r.stderr));
+        let golden = common::golden_output(model_dir, 0);
+        let c = systole(&["compare", path_str(&out), path_str(&golden)]);
+        assert!(c.status.success(), "{}: {}{}", model.display(), text(&c.stdout), text(&c.stderr));
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

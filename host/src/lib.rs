@@ -9,8 +9,12 @@
 //! * [`tensor_bytes`]: tensor values <-> little-endian bytes in device memory.
 //! * [`Device`]: the 32-bit register and device-memory access that a board, the cycle model
 //!   and the Verilator RTL all provide, so one driver runs on all of them.
+//! * [`backend`]: the boards (`pcie:`, `xdma:`, `uio:`, `devmem:` specs) as [`Device`]s.
+//! * [`driver`]: open (identify, check), load, run an image's schedule on a [`Device`].
 
+pub mod backend;
 pub mod dram;
+pub mod driver;
 pub mod image;
 pub mod lower;
 pub mod pack;
@@ -51,4 +55,53 @@ pub trait Device {
     fn read_mem(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), DeviceError>;
     /// Blocks until the device raises its interrupt or `timeout` passes.
     fn wait_irq(&mut self, timeout: Duration) -> Result<(), DeviceError>;
+    /// The device-memory addresses `write_mem` / `read_mem` accept, as (base, bytes); `None`
+    /// when the backend cannot tell (the driver then trusts the image's plan).
+    fn memory_window(&self) -> Option<(u64, u64)> {
+        None
+    }
+}
+
+/// A borrowed device is a device: `Driver::open(&mut dev, ..)` leaves the caller its device
+/// whatever happens.
+impl<D: Device + ?Sized> Device for &mut D {
+    fn read_reg(&mut self, offset: u64) -> Result<u32, DeviceError> {
+        (**self).read_reg(offset)
+    }
+    fn write_reg(&mut self, offset: u64, value: u32) -> Result<(), DeviceError> {
+        (**self).write_reg(offset, value)
+    }
+    fn write_mem(&mut self, addr: u64, data: &[u8]) -> Result<(), DeviceError> {
+        (**self).write_mem(addr, data)
+    }
+    fn read_mem(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), DeviceError> {
+        (**self).read_mem(addr, buf)
+    }
+    fn wait_irq(&mut self, timeout: Duration) -> Result<(), DeviceError> {
+        (**self).wait_irq(timeout)
+    }
+    fn memory_window(&self) -> Option<(u64, u64)> {
+        (**self).memory_window()
+    }
+}
+
+impl<D: Device + ?Sized> Device for Box<D> {
+    fn read_reg(&mut self, offset: u64) -> Result<u32, DeviceError> {
+        (**self).read_reg(offset)
+    }
+    fn write_reg(&mut self, offset: u64, value: u32) -> Result<(), DeviceError> {
+        (**self).write_reg(offset, value)
+    }
+    fn write_mem(&mut self, addr: u64, data: &[u8]) -> Result<(), DeviceError> {
+        (**self).write_mem(addr, data)
+    }
+    fn read_mem(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), DeviceError> {
+        (**self).read_mem(addr, buf)
+    }
+    fn wait_irq(&mut self, timeout: Duration) -> Result<(), DeviceError> {
+        (**self).wait_irq(timeout)
+    }
+    fn memory_window(&self) -> Option<(u64, u64)> {
+        (**self).memory_window()
+    }
 }

@@ -15,8 +15,13 @@
 //! * [`engine`]: the [`EngineModel`] interface (one engine run on device memory) that the
 //!   simulated device front end (registers, START/DONE/IRQ) hosts; the cycle model and the
 //!   Verilator RTL implement it.
+//!
+//! * [`device`]: [`SimDevice`], the simulated device front end: a `systole_host::Device` with
+//!   the register file's golden model for registers, a [`functional::Dram`] for memory, and any
+//!   [`EngineModel`] behind START, so the host driver runs unchanged on a simulator.
 
 pub mod cycle;
+pub mod device;
 pub mod engine;
 pub mod functional;
 pub mod sequencer;
@@ -25,4 +30,5 @@ pub mod workloads;
 pub use engine::{EngineModel, LayerStats, RunFailure, RunStats};
 
 pub use cycle::CycleModel;
+pub use device::SimDevice;
 pub use functional::{FunctionalModel, ScheduleRun, SimError};

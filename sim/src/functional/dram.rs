@@ -1,6 +1,7 @@
 //! Device memory as the engine sees it: one byte array from the plan's base address.
 
 use super::SimError;
+use systole_host::driver::HostMemory;
 
 #[derive(Clone)]
 pub struct Dram {
@@ -36,5 +37,16 @@ impl Dram {
     pub fn read_words(&self, addr: u64, n: usize) -> Result<Vec<u32>, SimError> {
         let b = self.read(addr, 4 * n)?;
         Ok(b.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+    }
+}
+
+impl HostMemory for Dram {
+    type Error = SimError;
+    fn read(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), SimError> {
+        buf.copy_from_slice(Dram::read(self, addr, buf.len())?);
+        Ok(())
+    }
+    fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), SimError> {
+        Dram::write(self, addr, data)
     }
 }

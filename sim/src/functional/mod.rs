@@ -4,7 +4,8 @@
 //! * `conv`: CONV layers: the tile loop nest's sums, reordered into dense dot products.
 //! * `post`: ADD and the pools through the model crate's kernels with the parameters read back
 //!   from DRAM.
-//! * `host`: host steps (the image's IR nodes) through the reference kernels.
+//! * host steps (the image's IR nodes) run through `systole_host::driver::HostRunner`, the
+//!   driver's own code.
 //! * [`execute_layer`]: one engine layer's values (CONV or a post-op), the per-layer executor
 //!   the cycle model (`crate::cycle`) shares.
 //!
@@ -16,7 +17,6 @@
 
 mod conv;
 mod dram;
-mod host;
 mod post;
 
 pub use dram::Dram;
@@ -25,10 +25,10 @@ pub use post::run_post;
 
 use crate::engine::{EngineModel, RunStats};
 use crate::sequencer::{self, Fault};
-use host::HostRunner;
 use systole_arch::descriptor::DESCRIPTOR_BYTES;
 use systole_arch::regmap::ErrorCode;
 use systole_arch::{ArchConfig, LayerDescriptor, Opcode};
+use systole_host::driver::{HostRunner, HostStepError};
 use systole_host::image::{Image, ImageError};
 use systole_host::schedule::Step;
 use systole_host::tensor_bytes::{from_bytes, tensor_bytes, to_bytes};
@@ -48,6 +48,12 @@ pub enum SimError {
     Host { node: String, reason: String },
     #[error("input '{name}': {reason}")]
     Input { name: String, reason: String },
+}
+
+impl From<HostStepError> for SimError {
+    fn from(e: HostStepError) -> SimError {
+        SimError::Host { node: e.node, reason: e.reason }
+    }
 }
 
 /// Runs the values of one engine layer (not END) on `dram`: CONV through the array's loop nest,
@@ -86,7 +92,7 @@ impl FunctionalModel {
             .steps
             .iter()
             .map(|s| match s {
-                Step::Host(h) => HostRunner::new(h, numerics).map(Some),
+                Step::Host(h) => HostRunner::new(h, numerics, &image.plan.dram).map(Some),
                 Step::Engine { .. } => Ok(None),
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -166,7 +172,7 @@ impl FunctionalModel {
         for (step, host) in plan.steps.iter().zip(&self.hosts) {
             match (step, host) {
                 (Step::Engine { first, count }, _) => engine(dram, *first, *count)?,
-                (Step::Host(_), Some(h)) => h.run(dram, layout)?,
+                (Step::Host(_), Some(h)) => h.run(dram)?,
                 (Step::Host(h), None) => {
                     return Err(SimError::Host { node: h.node.clone(), reason: "not prepared".into() })
                 }
