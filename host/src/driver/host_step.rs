@@ -106,7 +106,7 @@ impl HostRunner {
         }
         let exec = Executor::new(&self.graph).map_err(|e| err(e.to_string()))?;
         let out = exec.run(&values).map_err(|e| err(e.to_string()))?;
-        let t = self.graph.tensor(self.graph.outputs[0]);
+        let t = self.graph.tensor(*self.graph.outputs.first().ok_or_else(|| err("no output tensor".into()))?);
         let v = out.first().ok_or_else(|| err("no output".into()))?;
         to_bytes(&t.name, t.dtype, &v.data).map_err(|e| err(e.to_string()))
     }

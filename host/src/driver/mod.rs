@@ -278,19 +278,19 @@ impl<D: Device> Driver<D> {
         let mut runs = Vec::new();
         let mut host_steps = 0;
         for i in 0..self.image.plan.steps.len() {
-            match (&self.image.plan.steps[i], &self.hosts[i]) {
-                (Step::Engine { first, count }, _) => {
-                    let (first, count) = (*first, *count);
-                    runs.push(self.run_engine(runs.len(), first, count)?);
-                }
-                (Step::Host(_), Some(h)) => {
-                    h.run(&mut DeviceMemory { dev: &mut self.dev, node: h.node() })?;
-                    host_steps += 1;
-                }
-                (Step::Host(h), None) => {
-                    return Err(HostStepError { node: h.node.clone(), reason: "not prepared".into() }.into())
-                }
+            let engine = match self.image.plan.steps.get(i) {
+                Some(Step::Engine { first, count }) => Some((*first, *count)),
+                _ => None,
+            };
+            if let Some((first, count)) = engine {
+                runs.push(self.run_engine(runs.len(), first, count)?);
+                continue;
             }
+            let Some(Some(h)) = self.hosts.get(i) else {
+                return Err(HostStepError { node: format!("step {i}"), reason: "not prepared".into() }.into());
+            };
+            h.run(&mut DeviceMemory { dev: &mut self.dev, node: h.node() })?;
+            host_steps += 1;
         }
         let outputs = self.read_outputs()?;
         Ok(RunReport { outputs, runs, host_steps, elapsed: t0.elapsed() })
