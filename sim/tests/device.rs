@@ -97,7 +97,10 @@ fn a_device_built_for_another_config_is_refused() {
     let cfg = full("a16x16", 16, 16, 64);
     let other = full("a8x8", 8, 8, 64);
     let image = packed(&model_in(&dir), &cfg);
-    let err = Driver::open(device(&other, &image), image, RunOptions::default()).expect_err("wrong bitstream");
+    // Lent, not given: the caller keeps its device (and its image) whatever happens.
+    let mut dev = device(&other, &image);
+    let err = Driver::open(&mut dev, image.clone(), RunOptions::default()).expect_err("wrong bitstream");
+    assert_eq!(dev.read_reg(systole_arch::regmap::ID.offset as u64).expect("id"), systole_arch::regmap::ID_MAGIC);
     let DriverError::WrongBitstream { device, image: img, .. } = &err else { panic!("{err}") };
     assert_eq!((*device, *img), (other.config_hash(), cfg.config_hash()));
     assert!(err.to_string().contains("a16x16"), "{err}");
