@@ -72,7 +72,7 @@ pub mod field {
     );
     pub const COUNT_INCLUDE_PAD: DescField =
         DescField::u("COUNT_INCLUDE_PAD", 1, 29, 1, "AVG_POOL divides by the full window (ONNX count_include_pad)");
-    pub const LAYER_INDEX: DescField = DescField::u("LAYER_INDEX", 2, 0, 16, "position in the program (STATUS.LAYER)");
+    pub const LAYER_INDEX: DescField = DescField::u("LAYER_INDEX", 2, 0, 16, "position in the whole program (the image's PROGRAM section); STATUS.LAYER counts from the run's PROGRAM_BASE instead");
     pub const BATCH: DescField = DescField::u("BATCH", 2, 16, 16, "N");
     pub const IN_H: DescField = DescField::u("IN_H", 3, 0, 16, "input height");
     pub const IN_W: DescField = DescField::u("IN_W", 3, 16, 16, "input width");
