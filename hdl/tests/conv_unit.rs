@@ -395,3 +395,60 @@ fn conv_unit_16x16_xilinx_resources() {
         r.cells
     );
 }
+
+/// The CONV layers of a real model as `host::pack` lowers and places them (weights, params,
+/// descriptors from the packer), each run on the 4x4 unit from the packed DRAM image with a
+/// random input: every DRAM byte equal to `sim::functional::execute_layer`, cycles equal to
+/// `conv_cycles`. Layers whose input exceeds the 4 KB test buffer are skipped (counted).
+#[test]
+fn conv_unit_runs_packed_fixture_layers() {
+    let cfg = config(4, 4);
+    let Some(sim) = cosim::<64, 8, 12, 4>(&cfg) else { return };
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/tflite/resnet_tiny/model.tflite");
+    let graph = systole_model::load::load_model(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let image = systole_host::pack(&graph, &cfg, systole_host::PackOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let layout = &image.plan.dram;
+    assert_eq!(layout.base, 0, "the test maps DRAM from address 0");
+    let mut base_memory = vec![0u8; layout.size as usize];
+    for (region, bytes) in image.constant_regions() {
+        base_memory[region.addr as usize..region.addr as usize + bytes.len()].copy_from_slice(bytes);
+    }
+    let bus = BusWidth::new(cfg.dma_data_bits).unwrap();
+    let timing = DramTiming::new(5, 1).unwrap();
+    let mut rng = Rng(0xf17e);
+    let (mut ran, mut skipped) = (0, 0);
+    for d in image.descriptors().unwrap().iter().filter(|d| d.opcode == Some(Opcode::Conv)) {
+        let geom = d.conv_geometry();
+        if geom.input_bytes() > cfg.act_buffer_bytes as usize {
+            skipped += 1;
+            continue;
+        }
+        let mut memory = base_memory.clone();
+        for b in &mut memory[d.input_addr as usize..d.input_addr as usize + geom.input_bytes()] {
+            *b = rng.below(256) as u8;
+        }
+        let mut golden = systole_sim::functional::Dram::new(0, layout.size).unwrap();
+        golden.write(0, &memory).unwrap();
+        systole_sim::functional::execute_layer(&mut golden, d, &cfg).unwrap_or_else(|e| panic!("{e:?}"));
+        let expected = golden.read(0, memory.len()).unwrap().to_vec();
+        let stim = ConvStimulus {
+            dram: DramConfig { timing, bus, mem_bytes: layout.size, slverr: 0..0, stalls: Stalls::none() },
+            memory,
+            fields: unit_fields(d),
+            max_cycles: 5_000_000,
+        };
+        let label = format!("resnet_tiny layer {}: {d:?}", d.layer_index);
+        let o = sim.run(&stim).unwrap_or_else(|e| panic!("{label}: {e}"));
+        assert!(o.violations.is_empty(), "{label}: {:#?}", o.violations);
+        let cycles = o.cycles.unwrap_or_else(|| panic!("{label}: no done"));
+        if let Some(at) = o.memory.iter().zip(&expected).position(|(a, b)| a != b) {
+            panic!("{label}: DRAM differs at {at:#x}: got {}, want {}", o.memory[at], expected[at]);
+        }
+        let want = conv_cycles(d, &cfg, &timing).unwrap();
+        assert_eq!((cycles, o.stall_cycles), (want.cycles, want.stall_cycles), "{label}");
+        println!("resnet_tiny layer {}: {cycles} cycles ({} stall)", d.layer_index, o.stall_cycles);
+        ran += 1;
+    }
+    println!("resnet_tiny: {ran} CONV layers co-simulated, {skipped} with inputs beyond the 4 KB test buffer");
+    assert!(ran > 0, "no CONV layer of resnet_tiny fits the test buffer");
+}
