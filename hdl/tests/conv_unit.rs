@@ -406,7 +406,8 @@ fn conv_unit_runs_packed_fixture_layers() {
     let Some(sim) = cosim::<64, 8, 12, 4>(&cfg) else { return };
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/tflite/resnet_tiny/model.tflite");
     let graph = systole_model::load::load_model(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let image = systole_host::pack(&graph, &cfg, systole_host::PackOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let image =
+        systole_host::pack(&graph, &cfg, systole_host::PackOptions::default()).unwrap_or_else(|e| panic!("{e}"));
     let layout = &image.plan.dram;
     assert_eq!(layout.base, 0, "the test maps DRAM from address 0");
     let mut base_memory = vec![0u8; layout.size as usize];
