@@ -110,3 +110,64 @@ pub fn conv_cycles(d: &LayerDescriptor, cfg: &ArchConfig, dram: &DramTiming) -> 
     }
     Ok(ConvCycles { cycles: cycles + 2, stall_cycles: stall })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::ConvGeometry;
+    use crate::{Opcode, RequantMode};
+
+    fn fc_layer(cfg: &ArchConfig, k: usize, o: usize) -> LayerDescriptor {
+        let geom = ConvGeometry::fully_connected(1, k, o);
+        let mut d = LayerDescriptor {
+            opcode: Some(Opcode::Conv),
+            requant: RequantMode::Fixed,
+            batch: 1,
+            in_h: 1,
+            in_w: 1,
+            in_c: k as u16,
+            groups: 1,
+            out_h: 1,
+            out_w: 1,
+            out_c: o as u16,
+            kernel_h: 1,
+            kernel_w: 1,
+            stride_h: 1,
+            stride_w: 1,
+            dilation_h: 1,
+            dilation_w: 1,
+            out_ch_stride: o as u16,
+            input_addr: 0x1000,
+            output_addr: 0x2000,
+            weight_addr: 0x3000,
+            param_addr: 0x4000,
+            ..LayerDescriptor::default()
+        };
+        d.set_conv_tiles(&plan_conv(&geom, cfg).unwrap());
+        d
+    }
+
+    #[test]
+    fn supported_configs_follow_the_unit_rules() {
+        let cfg = ArchConfig::new("t", 16, 16);
+        assert!(supported(&cfg));
+        assert!(!supported(&ArchConfig { acc_bits: 40, ..cfg.clone() }));
+        assert!(!supported(&ArchConfig { psum_depth: 100, ..cfg.clone() }));
+        // A 2 x 2 tile is 4 bytes: not a whole 8-byte beat.
+        assert!(!supported(&ArchConfig::new("t", 2, 2)));
+    }
+
+    /// Hand count of a 1-pixel FC on a 4x4 unit, DRAM latency 1, interval 1 (read = L + 2 + beats - 1
+    /// per single burst, write of one beat = L + 2): load max(20 + 3, 130) = 130; o-tile
+    /// 4 + 4 + rd(8 beats = 10); one block: 3 + k-tile (rd(2 beats) = 4, + 1 + 4 + 2 + 1 + 4 + 4 + 4 + 7)
+    /// + one beat (8 + 12 + 3 + 2); + 2.
+    #[test]
+    fn one_pixel_fc_by_hand() {
+        let mut cfg = ArchConfig::new("t", 4, 4);
+        cfg.psum_depth = 16;
+        let d = fc_layer(&cfg, 4, 4);
+        let t = conv_cycles(&d, &cfg, &DramTiming::new(1, 1).unwrap()).unwrap();
+        assert_eq!(t.cycles, 130 + (4 + 4 + 10) + 3 + (4 + 1 + 4 + 2 + (1 + 4 + 4 + 4 + 7)) + (8 + 12 + 3 + 2) + 2);
+        assert_eq!(t.stall_cycles, 130 - SETUP_CYCLES + 11 + 5 + 5);
+    }
+}
