@@ -371,3 +371,38 @@ fn fixture_models_post_layers_on_the_rtl() {
         assert!(ran.iter().any(|r| r.0 == op), "no {op:?} layer of the fixtures ran on the RTL: {ran:?}");
     }
 }
+
+/// Xilinx 7-series resources of the unit at W = 64 with 16 KB buffers (the co-simulated size):
+/// `cargo test -p systole-hdl --test post_unit -- --ignored` (several minutes: three
+/// requantisers and the 64-bit divider).
+#[test]
+#[ignore]
+fn post_unit_xilinx_resources() {
+    if !check::tools_or_skip(&["yosys"], "post unit resources") {
+        return;
+    }
+    let mut uut = systole_hdl::blocks::post::PostUnit::<64, 8, WA>::default();
+    let design = emit::emit_with_nested_waivers(
+        &mut uut,
+        "systole_post_unit64",
+        &[],
+        &systole_hdl::blocks::post::rtl::nested_waivers(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let dir = common::scratch().join("designs").join(format!("systole_post_unit64-{}", std::process::id()));
+    let path = design.write_to(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let t = std::time::Instant::now();
+    let r = common::synth_xilinx_with_brams(&path, &design.top);
+    let bram: u64 = r.cells.iter().filter(|(k, _)| k.starts_with("RAMB")).map(|(_, v)| v).sum();
+    println!(
+        "post unit W 64, 4 x 16 KB: LUT {} FF {} RAMB {bram} CARRY4 {} SRL {} DSP {} ({:.1?}; {:?})",
+        r.luts(),
+        r.ffs(),
+        r.carries(),
+        r.srls(),
+        r.dsps(),
+        t.elapsed(),
+        r.cells
+    );
+    assert!(bram > 0, "the buffers must be block RAM: {:?}", r.cells);
+}
