@@ -373,8 +373,8 @@ fn fixture_models_post_layers_on_the_rtl() {
 }
 
 /// Xilinx 7-series resources of the unit at W = 64 with 16 KB buffers (the co-simulated size):
-/// `cargo test -p systole-hdl --test post_unit -- --ignored` (several minutes: three
-/// requantisers and the 64-bit divider).
+/// `cargo test -p systole-hdl --test post_unit -- --ignored` (~10 minutes: three requantisers,
+/// the 64-bit divider, block RAM inference).
 #[test]
 #[ignore]
 fn post_unit_xilinx_resources() {
