@@ -56,6 +56,8 @@ fn post_unit_lints_and_synthesises() {
     // memories into flip-flops).
     let (design, path) = emit_top::<64, 8, WA>("systole_post64");
     check::lint(&path, &design.top).unwrap_or_else(|e| panic!("{e}"));
+    let (design, path) = emit_top::<512, 64, 4>("systole_post512");
+    check::lint(&path, &design.top).unwrap_or_else(|e| panic!("{e}"));
     let (design, path) = emit_top::<64, 8, 2>("systole_post64_small");
     let r = common::lint_and_synth(&design, &path);
     assert!(r.latches().is_empty(), "{:?}", r.latches());
@@ -181,8 +183,8 @@ fn initial_memory(rng: &mut Rng, rec: Option<PostParams>) -> Vec<u8> {
     mem
 }
 
-fn cfg64() -> ArchConfig {
-    ArchConfig { dma_data_bits: 64, ..ArchConfig::new("post", 8, 8) }
+fn cfg_bits(bits: u32) -> ArchConfig {
+    ArchConfig { dma_data_bits: bits, ..ArchConfig::new("post", 8, 8) }
 }
 
 fn golden(d: &LayerDescriptor, mem: &[u8]) -> Vec<u8> {
@@ -192,10 +194,10 @@ fn golden(d: &LayerDescriptor, mem: &[u8]) -> Vec<u8> {
     dram.read(0, MEM as usize).unwrap_or_else(|e| panic!("{e}")).to_vec()
 }
 
-fn run(sim: &PostCosim, d: &LayerDescriptor, mem: Vec<u8>, timing: DramTiming) -> PostOutcome {
+fn run(sim: &PostCosim, bits: u32, d: &LayerDescriptor, mem: Vec<u8>, timing: DramTiming) -> PostOutcome {
     let dram = DramConfig {
         timing,
-        bus: BusWidth::new(64).unwrap_or_else(|e| panic!("{e}")),
+        bus: BusWidth::new(bits).unwrap_or_else(|e| panic!("{e}")),
         mem_bytes: MEM,
         slverr: 0..0,
         stalls: Stalls::none(),
@@ -208,6 +210,32 @@ fn run(sim: &PostCosim, d: &LayerDescriptor, mem: Vec<u8>, timing: DramTiming) -
     o
 }
 
+/// `per_op` random layers of each opcode on the unit of `sim` (`bits`-bit DMA).
+fn random_layers(sim: &PostCosim, bits: u32, seed: u64, per_op: usize) {
+    let mut rng = Rng(seed);
+    let mut layers = 0;
+    for op in [Opcode::MaxPool, Opcode::AvgPool, Opcode::GlobalAvgPool, Opcode::Add] {
+        for i in 0..per_op {
+            let (d, rec) = random_layer(&mut rng, op);
+            let mem = initial_memory(&mut rng, rec);
+            let want = golden(&d, &mem);
+            let timing = DramTiming::new(1 + rng.below(12), 1 + rng.below(2)).unwrap_or_else(|e| panic!("{e}"));
+            let o = run(sim, bits, &d, mem, timing);
+            if let Some(k) = (0..MEM as usize).find(|&k| o.memory[k] != want[k]) {
+                panic!(
+                    "{op:?} layer {i}: byte {k:#x}: rtl {} golden {}\n{d:?}\n{rec:?}",
+                    o.memory[k] as i8, want[k] as i8
+                );
+            }
+            let t = post_cycles(&d, &cfg_bits(bits), &timing).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(o.cycles(), Some(t.cycles), "{op:?} layer {i} cycles, {timing:?}\n{d:?}");
+            assert_eq!(o.stall_cycles, t.dma_stall_cycles, "{op:?} layer {i} stall cycles\n{d:?}");
+            layers += 1;
+        }
+    }
+    assert_eq!(layers, 4 * per_op);
+}
+
 #[test]
 fn post_unit_matches_the_functional_model() {
     if !check::tools_or_skip(&["verilator"], "post unit co-simulation") {
@@ -215,28 +243,18 @@ fn post_unit_matches_the_functional_model() {
     }
     let (design, _) = emit_top::<64, 8, WA>("systole_post64_sim");
     let sim = PostCosim::build(&design, &common::scratch()).unwrap_or_else(|e| panic!("{e}"));
-    let mut rng = Rng(0x9057);
-    let mut layers = 0;
-    for op in [Opcode::MaxPool, Opcode::AvgPool, Opcode::GlobalAvgPool, Opcode::Add] {
-        for i in 0..12 {
-            let (d, rec) = random_layer(&mut rng, op);
-            let mem = initial_memory(&mut rng, rec);
-            let want = golden(&d, &mem);
-            let timing = DramTiming::new(1 + rng.below(12), 1 + rng.below(2)).unwrap_or_else(|e| panic!("{e}"));
-            let o = run(&sim, &d, mem, timing);
-            if let Some(k) = (0..MEM as usize).find(|&k| o.memory[k] != want[k]) {
-                panic!(
-                    "{op:?} layer {i}: byte {k:#x}: rtl {} golden {}\n{d:?}\n{rec:?}",
-                    o.memory[k] as i8, want[k] as i8
-                );
-            }
-            let t = post_cycles(&d, &cfg64(), &timing).unwrap_or_else(|e| panic!("{e}"));
-            assert_eq!(o.cycles(), Some(t.cycles), "{op:?} layer {i} cycles, {timing:?}\n{d:?}");
-            assert_eq!(o.stall_cycles, t.dma_stall_cycles, "{op:?} layer {i} stall cycles\n{d:?}");
-            layers += 1;
-        }
+    random_layers(&sim, 64, 0x9057, 12);
+}
+
+/// 256-bit beats: the record is one beat, a beat holds 32 output bytes.
+#[test]
+fn post_unit_matches_the_functional_model_at_256_bits() {
+    if !check::tools_or_skip(&["verilator"], "post unit co-simulation (256 bits)") {
+        return;
     }
-    assert_eq!(layers, 48);
+    let (design, _) = emit_top::<256, 32, 6>("systole_post256_sim");
+    let sim = PostCosim::build(&design, &common::scratch()).unwrap_or_else(|e| panic!("{e}"));
+    random_layers(&sim, 256, 0x256, 5);
 }
 
 /// An engine whose post-op layers run on the RTL (relocated into the co-simulator's memory) and
