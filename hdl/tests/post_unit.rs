@@ -424,3 +424,35 @@ fn post_unit_xilinx_resources() {
     );
     assert!(bram > 0, "the buffers must be block RAM: {:?}", r.cells);
 }
+
+/// Modes the RTL does not implement are refused with UNSUPPORTED before any DMA traffic; an
+/// input larger than the buffers with BAD_GEOMETRY after SETUP; memory is left untouched.
+#[test]
+fn post_unit_refuses_what_it_cannot_run() {
+    if !check::tools_or_skip(&["verilator"], "post unit error paths") {
+        return;
+    }
+    let (design, _) = emit_top::<64, 8, WA>("systole_post64_sim");
+    let sim = PostCosim::build(&design, &common::scratch()).unwrap_or_else(|e| panic!("{e}"));
+    let mut rng = Rng(0xe77);
+    let (pool, _) = random_layer(&mut rng, Opcode::AvgPool);
+    let float = LayerDescriptor { requant: RequantMode::Float, param_addr: PARAM, ..pool };
+    let (add, rec) = random_layer(&mut rng, Opcode::Add);
+    // 64 x 64 x 8 bytes: twice the 16 KB buffer.
+    let big = LayerDescriptor { in_h: 64, in_w: 64, out_h: 64, out_w: 64, in_c: 8, out_c: 8, out_ch_stride: 8, ..add };
+    for (d, code) in [(float, ErrorCode::Unsupported), (big, ErrorCode::BadGeometry)] {
+        let mem = initial_memory(&mut rng, rec);
+        let dram = DramConfig {
+            timing: DramTiming::new(3, 1).unwrap_or_else(|e| panic!("{e}")),
+            bus: BusWidth::new(64).unwrap_or_else(|e| panic!("{e}")),
+            mem_bytes: MEM,
+            slverr: 0..0,
+            stalls: Stalls::none(),
+        };
+        let run = PostRun { dram, descriptor: d.clone(), memory: mem.clone(), start_edge: 5, max_cycles: 10_000 };
+        let o = sim.run(&run).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(o.error.map(|e| e.1), Some(code as u8), "{d:?}: {o:?}");
+        assert!(o.done.is_none() && o.finished, "{o:?}");
+        assert!(o.memory == mem, "{code:?}: memory changed");
+    }
+}
