@@ -302,41 +302,6 @@ fn reader_r16_matches_plan_expansion() {
     }
 }
 
-/// Yosys 0.23 prints this for every block RAM it infers: its own techmap wires the generic
-/// 64-bit data bus of `$__XILINX_RAMB18` into RAMB18E1's narrower ports. Nothing of ours.
-const BRAM_RESIZE_WARNING: &str = "Warning: Resizing cell port ";
-
-/// `check::synth(.., SynthTarget::Xilinx)` with the block-RAM resize warning tolerated (the
-/// shared check refuses every warning, and no other block infers block RAM yet): the same
-/// script, `check -assert`, no other warning, no latch.
-fn synth_xilinx_with_brams(path: &std::path::Path, top: &str) -> check::SynthReport {
-    let script = format!(
-        "read_verilog {}; synth_xilinx -flatten -noiopad -noclkbuf -top {top}; check -assert; stat",
-        path.to_string_lossy()
-    );
-    let out = std::process::Command::new("yosys").args(["-p", &script]).output().expect("run yosys");
-    let log = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "yosys failed:\n{}", &log[log.len().saturating_sub(4000)..]);
-    let warnings: Vec<&str> = log
-        .lines()
-        .map(str::trim_start)
-        .filter(|l| l.starts_with("Warning:") && !l.starts_with(BRAM_RESIZE_WARNING))
-        .collect();
-    assert!(warnings.is_empty(), "yosys warned: {warnings:#?}");
-    let stat = &log[log.rfind("Number of cells:").expect("stat output")..];
-    let cells = stat
-        .lines()
-        .skip(1)
-        .map_while(|l| match l.split_whitespace().collect::<Vec<_>>()[..] {
-            [kind, n] => n.parse::<u64>().ok().map(|n| (kind.to_string(), n)),
-            _ => None,
-        })
-        .collect();
-    let report = check::SynthReport { cells };
-    assert!(report.latches().is_empty(), "latches: {:?}", report.latches());
-    report
-}
-
 /// Synthesises the R = 16 reader for Xilinx 7-series (which also checks it for latches and
 /// undriven nets) with the default buffer of `ArchConfig::new` (R x 1 KB) and prints LUT / FF /
 /// BRAM; the banks must be block RAM (16 x 1 KB: one RAMB18 each) and nothing a DSP.
@@ -347,7 +312,7 @@ fn reader_r16_xilinx_resources() {
     }
     let (design, path) = emit::<64, 14>(16);
     let t = std::time::Instant::now();
-    let r = synth_xilinx_with_brams(&path, &design.top);
+    let r = common::synth_xilinx_with_brams(&path, &design.top);
     let bram: u64 = r.cells.iter().filter(|(k, _)| k.starts_with("RAMB")).map(|(_, v)| v).sum();
     println!(
         "im2col reader R 16, W 64, 16 KB: LUT {} FF {} RAMB18 {bram} CARRY4 {} SRL {} DSP {} ({:.1?}; {:?})",

@@ -56,6 +56,8 @@ fn post_unit_lints_and_synthesises() {
     // memories into flip-flops).
     let (design, path) = emit_top::<64, 8, WA>("systole_post64");
     check::lint(&path, &design.top).unwrap_or_else(|e| panic!("{e}"));
+    let (design, path) = emit_top::<512, 64, 4>("systole_post512");
+    check::lint(&path, &design.top).unwrap_or_else(|e| panic!("{e}"));
     let (design, path) = emit_top::<64, 8, 2>("systole_post64_small");
     let r = common::lint_and_synth(&design, &path);
     assert!(r.latches().is_empty(), "{:?}", r.latches());
@@ -181,8 +183,8 @@ fn initial_memory(rng: &mut Rng, rec: Option<PostParams>) -> Vec<u8> {
     mem
 }
 
-fn cfg64() -> ArchConfig {
-    ArchConfig { dma_data_bits: 64, ..ArchConfig::new("post", 8, 8) }
+fn cfg_bits(bits: u32) -> ArchConfig {
+    ArchConfig { dma_data_bits: bits, ..ArchConfig::new("post", 8, 8) }
 }
 
 fn golden(d: &LayerDescriptor, mem: &[u8]) -> Vec<u8> {
@@ -192,10 +194,10 @@ fn golden(d: &LayerDescriptor, mem: &[u8]) -> Vec<u8> {
     dram.read(0, MEM as usize).unwrap_or_else(|e| panic!("{e}")).to_vec()
 }
 
-fn run(sim: &PostCosim, d: &LayerDescriptor, mem: Vec<u8>, timing: DramTiming) -> PostOutcome {
+fn run(sim: &PostCosim, bits: u32, d: &LayerDescriptor, mem: Vec<u8>, timing: DramTiming) -> PostOutcome {
     let dram = DramConfig {
         timing,
-        bus: BusWidth::new(64).unwrap_or_else(|e| panic!("{e}")),
+        bus: BusWidth::new(bits).unwrap_or_else(|e| panic!("{e}")),
         mem_bytes: MEM,
         slverr: 0..0,
         stalls: Stalls::none(),
@@ -208,6 +210,32 @@ fn run(sim: &PostCosim, d: &LayerDescriptor, mem: Vec<u8>, timing: DramTiming) -
     o
 }
 
+/// `per_op` random layers of each opcode on the unit of `sim` (`bits`-bit DMA).
+fn random_layers(sim: &PostCosim, bits: u32, seed: u64, per_op: usize) {
+    let mut rng = Rng(seed);
+    let mut layers = 0;
+    for op in [Opcode::MaxPool, Opcode::AvgPool, Opcode::GlobalAvgPool, Opcode::Add] {
+        for i in 0..per_op {
+            let (d, rec) = random_layer(&mut rng, op);
+            let mem = initial_memory(&mut rng, rec);
+            let want = golden(&d, &mem);
+            let timing = DramTiming::new(1 + rng.below(12), 1 + rng.below(2)).unwrap_or_else(|e| panic!("{e}"));
+            let o = run(sim, bits, &d, mem, timing);
+            if let Some(k) = (0..MEM as usize).find(|&k| o.memory[k] != want[k]) {
+                panic!(
+                    "{op:?} layer {i}: byte {k:#x}: rtl {} golden {}\n{d:?}\n{rec:?}",
+                    o.memory[k] as i8, want[k] as i8
+                );
+            }
+            let t = post_cycles(&d, &cfg_bits(bits), &timing).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(o.cycles(), Some(t.cycles), "{op:?} layer {i} cycles, {timing:?}\n{d:?}");
+            assert_eq!(o.stall_cycles, t.dma_stall_cycles, "{op:?} layer {i} stall cycles\n{d:?}");
+            layers += 1;
+        }
+    }
+    assert_eq!(layers, 4 * per_op);
+}
+
 #[test]
 fn post_unit_matches_the_functional_model() {
     if !check::tools_or_skip(&["verilator"], "post unit co-simulation") {
@@ -215,28 +243,18 @@ fn post_unit_matches_the_functional_model() {
     }
     let (design, _) = emit_top::<64, 8, WA>("systole_post64_sim");
     let sim = PostCosim::build(&design, &common::scratch()).unwrap_or_else(|e| panic!("{e}"));
-    let mut rng = Rng(0x9057);
-    let mut layers = 0;
-    for op in [Opcode::MaxPool, Opcode::AvgPool, Opcode::GlobalAvgPool, Opcode::Add] {
-        for i in 0..12 {
-            let (d, rec) = random_layer(&mut rng, op);
-            let mem = initial_memory(&mut rng, rec);
-            let want = golden(&d, &mem);
-            let timing = DramTiming::new(1 + rng.below(12), 1 + rng.below(2)).unwrap_or_else(|e| panic!("{e}"));
-            let o = run(&sim, &d, mem, timing);
-            if let Some(k) = (0..MEM as usize).find(|&k| o.memory[k] != want[k]) {
-                panic!(
-                    "{op:?} layer {i}: byte {k:#x}: rtl {} golden {}\n{d:?}\n{rec:?}",
-                    o.memory[k] as i8, want[k] as i8
-                );
-            }
-            let t = post_cycles(&d, &cfg64(), &timing).unwrap_or_else(|e| panic!("{e}"));
-            assert_eq!(o.cycles(), Some(t.cycles), "{op:?} layer {i} cycles, {timing:?}\n{d:?}");
-            assert_eq!(o.stall_cycles, t.dma_stall_cycles, "{op:?} layer {i} stall cycles\n{d:?}");
-            layers += 1;
-        }
+    random_layers(&sim, 64, 0x9057, 12);
+}
+
+/// 256-bit beats: the record is one beat, a beat holds 32 output bytes.
+#[test]
+fn post_unit_matches_the_functional_model_at_256_bits() {
+    if !check::tools_or_skip(&["verilator"], "post unit co-simulation (256 bits)") {
+        return;
     }
-    assert_eq!(layers, 48);
+    let (design, _) = emit_top::<256, 32, 6>("systole_post256_sim");
+    let sim = PostCosim::build(&design, &common::scratch()).unwrap_or_else(|e| panic!("{e}"));
+    random_layers(&sim, 256, 0x256, 5);
 }
 
 /// An engine whose post-op layers run on the RTL (relocated into the co-simulator's memory) and
@@ -369,5 +387,72 @@ fn fixture_models_post_layers_on_the_rtl() {
     }
     for op in [Opcode::Add, Opcode::GlobalAvgPool] {
         assert!(ran.iter().any(|r| r.0 == op), "no {op:?} layer of the fixtures ran on the RTL: {ran:?}");
+    }
+}
+
+/// Xilinx 7-series resources of the unit at W = 64 with 16 KB buffers (the co-simulated size):
+/// `cargo test -p systole-hdl --test post_unit -- --ignored` (~10 minutes: three requantisers,
+/// the 64-bit divider, block RAM inference).
+#[test]
+#[ignore]
+fn post_unit_xilinx_resources() {
+    if !check::tools_or_skip(&["yosys"], "post unit resources") {
+        return;
+    }
+    let mut uut = systole_hdl::blocks::post::PostUnit::<64, 8, WA>::default();
+    let design = emit::emit_with_nested_waivers(
+        &mut uut,
+        "systole_post_unit64",
+        &[],
+        &systole_hdl::blocks::post::rtl::nested_waivers(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let dir = common::scratch().join("designs").join(format!("systole_post_unit64-{}", std::process::id()));
+    let path = design.write_to(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let t = std::time::Instant::now();
+    let r = common::synth_xilinx_with_brams(&path, &design.top);
+    let bram: u64 = r.cells.iter().filter(|(k, _)| k.starts_with("RAMB")).map(|(_, v)| v).sum();
+    println!(
+        "post unit W 64, 4 x 16 KB: LUT {} FF {} RAMB {bram} CARRY4 {} SRL {} DSP {} ({:.1?}; {:?})",
+        r.luts(),
+        r.ffs(),
+        r.carries(),
+        r.srls(),
+        r.dsps(),
+        t.elapsed(),
+        r.cells
+    );
+    assert!(bram > 0, "the buffers must be block RAM: {:?}", r.cells);
+}
+
+/// Modes the RTL does not implement are refused with UNSUPPORTED before any DMA traffic; an
+/// input larger than the buffers with BAD_GEOMETRY after SETUP; memory is left untouched.
+#[test]
+fn post_unit_refuses_what_it_cannot_run() {
+    if !check::tools_or_skip(&["verilator"], "post unit error paths") {
+        return;
+    }
+    let (design, _) = emit_top::<64, 8, WA>("systole_post64_sim");
+    let sim = PostCosim::build(&design, &common::scratch()).unwrap_or_else(|e| panic!("{e}"));
+    let mut rng = Rng(0xe77);
+    let (pool, _) = random_layer(&mut rng, Opcode::AvgPool);
+    let float = LayerDescriptor { requant: RequantMode::Float, param_addr: PARAM, ..pool };
+    let (add, rec) = random_layer(&mut rng, Opcode::Add);
+    // 64 x 64 x 8 bytes: twice the 16 KB buffer.
+    let big = LayerDescriptor { in_h: 64, in_w: 64, out_h: 64, out_w: 64, in_c: 8, out_c: 8, out_ch_stride: 8, ..add };
+    for (d, code) in [(float, ErrorCode::Unsupported), (big, ErrorCode::BadGeometry)] {
+        let mem = initial_memory(&mut rng, rec);
+        let dram = DramConfig {
+            timing: DramTiming::new(3, 1).unwrap_or_else(|e| panic!("{e}")),
+            bus: BusWidth::new(64).unwrap_or_else(|e| panic!("{e}")),
+            mem_bytes: MEM,
+            slverr: 0..0,
+            stalls: Stalls::none(),
+        };
+        let run = PostRun { dram, descriptor: d.clone(), memory: mem.clone(), start_edge: 5, max_cycles: 10_000 };
+        let o = sim.run(&run).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(o.error.map(|e| e.1), Some(code as u8), "{d:?}: {o:?}");
+        assert!(o.done.is_none() && o.finished, "{o:?}");
+        assert!(o.memory == mem, "{code:?}: memory changed");
     }
 }

@@ -117,3 +117,69 @@ pub fn post_cycles(d: &LayerDescriptor, cfg: &ArchConfig, dram: &DramTiming) -> 
     let cycles = dma + SETUP_CYCLES + fold + compute + tail + 1 + drain + 1 + 1;
     Ok(PostTiming { cycles, dma_stall_cycles: dma })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn max_pool(stride: u16) -> LayerDescriptor {
+        LayerDescriptor {
+            opcode: Some(Opcode::MaxPool),
+            batch: 1,
+            in_h: 4,
+            in_w: 4,
+            in_c: 3,
+            out_h: 2,
+            out_w: 2,
+            out_c: 3,
+            kernel_h: 2,
+            kernel_w: 2,
+            stride_h: 2,
+            stride_w: 2,
+            act_min: -128,
+            act_max: 127,
+            in_signed: true,
+            out_signed: true,
+            out_ch_stride: stride,
+            input_addr: 0x1000,
+            output_addr: 0x2000,
+            ..LayerDescriptor::default()
+        }
+    }
+
+    #[test]
+    fn modes_of_the_rtl() {
+        assert!(implemented(Opcode::Add, RequantMode::Fixed));
+        assert!(implemented(Opcode::GlobalAvgPool, RequantMode::Fixed));
+        assert!(!implemented(Opcode::Add, RequantMode::Float));
+        assert!(!implemented(Opcode::AvgPool, RequantMode::Float));
+        let cfg = ArchConfig { dma_data_bits: 64, ..ArchConfig::new("t", 4, 4) };
+        let dram = DramTiming::new(4, 1).unwrap();
+        let d = LayerDescriptor { requant: RequantMode::Float, opcode: Some(Opcode::AvgPool), ..max_pool(3) };
+        assert!(matches!(post_cycles(&d, &cfg, &dram), Err(PostTimingError::Mode { .. })));
+    }
+
+    /// Each extra byte slot of a channel slice costs one compute cycle plus the write of the
+    /// wider span (holes to the end of the beat included).
+    #[test]
+    fn holes_cost_a_cycle_each() {
+        let cfg = ArchConfig { dma_data_bits: 64, ..ArchConfig::new("t", 4, 4) };
+        let dram = DramTiming::new(4, 1).unwrap();
+        let t = |stride: u16| post_cycles(&max_pool(stride), &cfg, &dram).unwrap();
+        let write = |bytes: u64| {
+            write_cycles(&Transfer::new(0x2000, bytes.div_ceil(8), BusWidth::new(64).unwrap()).unwrap(), &dram)
+        };
+        for stride in 3..12u16 {
+            let (a, b) = (t(stride), t(stride + 1));
+            let span = |s: u64| 4 * s;
+            let pad = |s: u64| (8 - span(s) % 8) % 8;
+            let extra = 4 + pad(stride as u64 + 1) - pad(stride as u64) + write(span(stride as u64 + 1))
+                - write(span(stride as u64));
+            assert_eq!(b.cycles - a.cycles, extra, "stride {stride}");
+            assert_eq!(
+                b.dma_stall_cycles - a.dma_stall_cycles,
+                write(span(stride as u64 + 1)) - write(span(stride as u64))
+            );
+        }
+    }
+}

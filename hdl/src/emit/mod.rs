@@ -77,9 +77,9 @@ pub fn emit_with_waivers<B: Block>(uut: &mut B, top: &str, waivers: &[Waiver]) -
     emit_with_nested_waivers(uut, top, waivers, &[])
 }
 
-/// As [`emit_with_waivers`], plus `nested` waivers for sub-blocks' modules: each applies to every
-/// module below the top that declares its signal (a block instantiated inside another keeps the
-/// waivers it needs as a top), and is stale if none does.
+/// As [`emit_with_waivers`], plus `nested` waivers that follow a block wherever it sits: each
+/// applies to every module (the top included) that declares its signal, so a block keeps the
+/// waivers it needs whether it is the top or instantiated inside another; stale if none does.
 pub fn emit_with_nested_waivers<B: Block>(
     uut: &mut B,
     top: &str,
@@ -130,7 +130,7 @@ pub fn postprocess_nested(raw: &str, top: &str, waivers: &[Waiver], nested: &[Wa
     }
     for waiver in nested {
         let mut used = false;
-        for module in modules.iter_mut().filter(|m| m.name != top) {
+        for module in modules.iter_mut() {
             if waivers::declares(module, &waiver.signal) {
                 waivers::apply(module, std::slice::from_ref(waiver))?;
                 used = true;

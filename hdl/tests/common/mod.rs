@@ -31,3 +31,38 @@ pub fn lint_and_synth(design: &Design, path: &std::path::Path) -> SynthReport {
 pub fn simulator(design: &Design) -> Simulator {
     Simulator::build(design, &scratch()).unwrap_or_else(|e| panic!("{e}"))
 }
+
+/// Yosys 0.23 prints this for every block RAM it infers: its own techmap wires the generic
+/// 64-bit data bus of `$__XILINX_RAMB18` into RAMB18E1's narrower ports. Nothing of ours.
+const BRAM_RESIZE_WARNING: &str = "Warning: Resizing cell port ";
+
+/// `check::synth(.., SynthTarget::Xilinx)` with the block-RAM resize warning tolerated (the
+/// shared check refuses every warning, and blocks with block RAM use this): the same
+/// script, `check -assert`, no other warning, no latch.
+pub fn synth_xilinx_with_brams(path: &std::path::Path, top: &str) -> check::SynthReport {
+    let script = format!(
+        "read_verilog {}; synth_xilinx -flatten -noiopad -noclkbuf -top {top}; check -assert; stat",
+        path.to_string_lossy()
+    );
+    let out = std::process::Command::new("yosys").args(["-p", &script]).output().expect("run yosys");
+    let log = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "yosys failed:\n{}", &log[log.len().saturating_sub(4000)..]);
+    let warnings: Vec<&str> = log
+        .lines()
+        .map(str::trim_start)
+        .filter(|l| l.starts_with("Warning:") && !l.starts_with(BRAM_RESIZE_WARNING))
+        .collect();
+    assert!(warnings.is_empty(), "yosys warned: {warnings:#?}");
+    let stat = &log[log.rfind("Number of cells:").expect("stat output")..];
+    let cells = stat
+        .lines()
+        .skip(1)
+        .map_while(|l| match l.split_whitespace().collect::<Vec<_>>()[..] {
+            [kind, n] => n.parse::<u64>().ok().map(|n| (kind.to_string(), n)),
+            _ => None,
+        })
+        .collect();
+    let report = check::SynthReport { cells };
+    assert!(report.latches().is_empty(), "latches: {:?}", report.latches());
+    report
+}
