@@ -224,14 +224,15 @@ pub fn estimate_layers(
         .collect()
 }
 
-/// Bytes the activation buffer must hold so no layer reloads its input: the largest input of a
-/// CONV or pool layer (ADD and global pooling stream).
+/// Bytes the activation buffer must hold (`descriptor::buffered_input_bytes`): the largest
+/// input of a CONV or pool layer, and the post-op unit's inputs (ADD, global pooling).
 fn act_bytes_needed(work: &[LayerWork]) -> u64 {
     work.iter()
         .filter(|l| l.placement == Placement::Engine)
         .map(|l| match &l.work {
             Work::Conv { geometry, .. } | Work::Pool { geometry, .. } => geometry.input_bytes() as u64,
-            _ => 0,
+            Work::Add { pixels, channels } | Work::GlobalAvgPool { pixels, channels } => pixels * channels,
+            Work::None => 0,
         })
         .max()
         .unwrap_or(0)

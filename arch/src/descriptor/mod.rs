@@ -420,15 +420,22 @@ impl LayerDescriptor {
 
 /// Checks a (valid) descriptor against an engine: the requant mode and post-op unit it needs are
 /// present, and a CONV's tile fields are those of [`plan_conv`] for `cfg`.
-/// Bytes of the input a layer holds in the activation buffer while it runs (ENGINE.md: a
-/// windowed layer's whole input must fit; row-band streaming is not built yet), `None` for
-/// layers that stream their inputs (ADD, GLOBAL_AVG_POOL, END).
+/// Bytes a layer holds on chip while it runs, which must fit the activation buffer
+/// (`act_buffer_bytes`; the post-op unit's buffers are at least that large):
+/// * CONV, AVG_POOL, MAX_POOL: the whole input (windows read it in any order; row-band
+///   streaming is not built yet);
+/// * the post-op unit (ADD, the pools, GLOBAL_AVG_POOL) also buffers each input and its output
+///   span (pixels x OUT_CH_STRIDE, channel-slice holes included) before one write.
+///
+/// `None` for END.
 pub fn buffered_input_bytes(d: &LayerDescriptor) -> Option<u64> {
+    let input = d.batch as u64 * d.in_h as u64 * d.in_w as u64 * d.in_c as u64;
+    let out_pixels = d.batch as u64 * d.out_h as u64 * d.out_w as u64;
+    let out_span = out_pixels * (d.out_ch_stride as u64).max(d.out_c as u64);
     match d.opcode? {
-        Opcode::Conv | Opcode::AvgPool | Opcode::MaxPool => {
-            Some(d.batch as u64 * d.in_h as u64 * d.in_w as u64 * d.in_c as u64)
-        }
-        Opcode::Add | Opcode::GlobalAvgPool | Opcode::End => None,
+        Opcode::Conv => Some(input),
+        Opcode::AvgPool | Opcode::MaxPool | Opcode::Add | Opcode::GlobalAvgPool => Some(input.max(out_span)),
+        Opcode::End => None,
     }
 }
 

@@ -287,7 +287,11 @@ fn windowed_layers_must_fit_the_activation_buffer() {
         check_against_config(&d, &cfg),
         Err(DescriptorError::InputTooLarge { opcode: "MAX_POOL", bytes: 80, buffer: 64 })
     );
-    // ADD streams both inputs: no buffer limit.
+    // The post-op unit also buffers its output span, holes of a channel slice included.
+    d.in_c = 4;
     d.opcode = Some(Opcode::Add);
+    (d.out_h, d.out_w, d.out_c, d.out_ch_stride) = (4, 4, 4, 8);
+    assert_eq!(buffered_input_bytes(&d), Some(128));
+    d.opcode = Some(Opcode::End);
     assert_eq!(buffered_input_bytes(&d), None);
 }
