@@ -184,10 +184,11 @@ pub enum ErrorCode {
     BadAlignment = 7,
     DmaError = 8,
     ProgramOverrun = 9,
+    ReservedBits = 10,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 10] = [
+    pub const ALL: [ErrorCode; 11] = [
         ErrorCode::None,
         ErrorCode::BadMagic,
         ErrorCode::BadVersion,
@@ -198,6 +199,7 @@ impl ErrorCode {
         ErrorCode::BadAlignment,
         ErrorCode::DmaError,
         ErrorCode::ProgramOverrun,
+        ErrorCode::ReservedBits,
     ];
 
     pub fn from_code(code: u32) -> Option<ErrorCode> {
@@ -216,6 +218,7 @@ impl ErrorCode {
             ErrorCode::BadAlignment => "BAD_ALIGNMENT",
             ErrorCode::DmaError => "DMA_ERROR",
             ErrorCode::ProgramOverrun => "PROGRAM_OVERRUN",
+            ErrorCode::ReservedBits => "RESERVED_BITS",
         }
     }
 
@@ -232,9 +235,10 @@ impl ErrorCode {
             ErrorCode::BadGeometry => {
                 "geometry or tile counts outside this build's limits or inconsistent with its plan"
             }
-            ErrorCode::BadAlignment => "a DRAM address (PROGRAM_BASE or in a descriptor) is not 64-byte aligned",
+            ErrorCode::BadAlignment => "a DRAM address (PROGRAM_BASE or in a descriptor) is not 64-byte aligned, or not below 4 GB (32-bit AXI port)",
             ErrorCode::DmaError => "an AXI read or write returned SLVERR or DECERR",
             ErrorCode::ProgramOverrun => "PROGRAM_COUNT descriptors ran without reaching an END descriptor",
+            ErrorCode::ReservedBits => "a descriptor bit no field covers (words 0..=58) is set",
         }
     }
 }

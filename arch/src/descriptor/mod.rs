@@ -20,6 +20,7 @@ pub use fields::{field, DescField, DESCRIPTOR_FIELDS, PERF_FIELDS};
 pub use post_params::{param_kind, post_param_layouts, ParamKind, PostParams, POST_PARAM_BYTES, POST_PARAM_WORDS};
 pub use validate::window_output;
 
+
 use crate::config::ArchConfig;
 use crate::plan::{plan_conv, ConvPlan};
 use serde::{Deserialize, Serialize};
@@ -187,8 +188,8 @@ fn word_sum(words: &[u32]) -> u32 {
     words[..=CHECKSUM_WORD].iter().fold(0u32, |s, &w| s.wrapping_add(w))
 }
 
-/// Bits of each word that some host-written field covers.
-fn covered_bits() -> [u32; DESCRIPTOR_WORDS] {
+/// Bits of each word that some host-written field covers (the rest are reserved: must be zero).
+pub fn covered_bits() -> [u32; DESCRIPTOR_WORDS] {
     let mut m = [0u32; DESCRIPTOR_WORDS];
     for f in DESCRIPTOR_FIELDS.iter().chain([&field::CHECKSUM]) {
         m[f.word] |= f.mask();

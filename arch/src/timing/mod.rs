@@ -143,6 +143,8 @@ pub fn program_timing(
     Ok(ProgramTiming { total_cycles: sum + end_fetch, busy_cycles: sum + end_fetch, dma_stall_cycles: stall, layers })
 }
 
+pub mod seq;
+
 // Exact formulas, one file per engine unit, each checked by that unit's Verilator co-simulation:
 // `seq` (descriptor fetch, END, perf record write, start/done overhead), `conv` (the CONV layer
 // unit), `post` (the post-op unit). Until a unit's file exists its layers use the estimate.
