@@ -9,3 +9,5 @@ pub mod pe;
 pub mod post;
 pub mod regs;
 pub mod requant;
+pub mod seq;
+pub mod top;

@@ -12,6 +12,7 @@
 pub mod dedup;
 pub mod fixups;
 pub mod guard;
+pub mod isolate;
 pub mod names;
 pub mod netlist;
 pub mod waivers;
