@@ -10,6 +10,7 @@
 pub use systole_arch::axi_timing;
 pub mod blocks;
 pub mod check;
+pub mod cosim;
 pub mod emit;
 pub use systole_arch::rng;
 pub mod verilator;

@@ -130,9 +130,22 @@ pub(crate) fn build_cached(
     sources: &[(&str, &str)],
     version: &str,
 ) -> Result<(PathBuf, bool), SimError> {
+    build_cached_with(design, cache_root, tag, sources, version, &[])
+}
+
+/// As [`build_cached`], with extra Verilator arguments (`--trace`), which are part of the key.
+pub(crate) fn build_cached_with(
+    design: &Design,
+    cache_root: &Path,
+    tag: &str,
+    sources: &[(&str, &str)],
+    version: &str,
+    extra_args: &[&str],
+) -> Result<(PathBuf, bool), SimError> {
     let mut parts: Vec<&str> = vec![&design.verilog];
     parts.extend(sources.iter().map(|(_, text)| *text));
     parts.push(version);
+    parts.extend(extra_args.iter().copied());
     let key = fnv1a(&parts);
     let dir = cache_root.join("verilator").join(format!("{}-{tag}{key:016x}", design.top));
     let exe = dir.join("obj").join("sim");
@@ -151,7 +164,9 @@ pub(crate) fn build_cached(
     }
     let harness = sources.first().map_or("harness.cpp", |(name, _)| *name);
     let out = Command::new("verilator")
-        .args(["--cc", "--exe", "--build", "-j", "2", "--Mdir", "obj", "-o", "sim", "-CFLAGS", "-O2", "--top-module"])
+        .args(["--cc", "--exe", "--build", "-j", "2", "--Mdir", "obj", "-o", "sim", "-CFLAGS", "-O2"])
+        .args(extra_args)
+        .arg("--top-module")
         .arg(&design.top)
         .arg(path.file_name().unwrap_or_default())
         .arg(harness)

@@ -145,6 +145,8 @@ class Dram {
     Dram(const Config& c, std::vector<uint8_t> mem, FILE* events) : cfg(c), mem(std::move(mem)), events(events) {}
 
     const std::vector<uint8_t>& memory() const { return mem; }
+    // Backdoor access for the engine harness (hdl/src/cosim): host loads and reads device memory.
+    std::vector<uint8_t>& memory_mut() { return mem; }
     bool idle() const { return reads.empty() && writes.empty() && responses.empty(); }
 
     Slave outputs() const {
@@ -321,6 +323,8 @@ struct Command {
 
 }  // namespace
 
+// The engine harness (hdl/src/cosim/harness.cpp) includes this file for its DRAM slave only.
+#ifndef SYSTOLE_DRAM_ONLY
 int main(int argc, char** argv) {
     if (argc != 10) {
         std::fprintf(stderr, "usage: sim CONFIG COMMANDS MEM_IN STREAM_IN STRB_IN MEM_OUT RDATA_OUT EVENTS_OUT TRACE_OUT\n");
@@ -515,3 +519,4 @@ int main(int argc, char** argv) {
     std::fclose(out);
     return 0;
 }
+#endif  // SYSTOLE_DRAM_ONLY

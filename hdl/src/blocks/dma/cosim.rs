@@ -131,6 +131,8 @@ pub struct Cosim {
     pub cached: bool,
 }
 
+/// The generated `dut.h`: the Verilated model's class and the beat width (shared with the engine
+/// harness, `crate::cosim`).
 pub(crate) fn dut_header(top: &str, bus: BusWidth) -> String {
     let bytes = bus.beat_bytes();
     let strb = if bytes >= 64 { u64::MAX } else { (1u64 << bytes) - 1 };
