@@ -46,6 +46,7 @@ mod rtl {
     use systole_arch::axi_timing::DramTiming;
     use systole_arch::descriptor::{encode, field, LayerDescriptor, Opcode, RequantMode, DESCRIPTOR_WORDS};
     use systole_arch::regmap::{self, ErrorCode};
+    use systole_arch::timing::program_timing_at;
     use systole_arch::timing::seq::{program_busy_cycles, sequencer_check, start_check, EngineUnits};
     use systole_arch::ArchConfig;
     use systole_hdl::blocks::top::{available_units, emit_top};
@@ -147,6 +148,8 @@ mod rtl {
                 assert_eq!(regmap::STATUS_BUSY.get(s) + regmap::STATUS_ERROR.get(s), 0, "{s:#x}");
                 assert_eq!(o.irq_status, regmap::IRQ_DONE.mask());
                 let want = program_busy_cycles(base, &[], &cfg, &dram()).unwrap();
+                let program = program_timing_at(base, &[], &cfg, &dram()).unwrap();
+                assert_eq!((program.busy_cycles, program.total_cycles), (want, want));
                 assert_eq!(o.busy, want, "{bits} bits, base {base:#x}: BUSY_CYCLES");
                 assert_eq!((o.stall, o.layers), (0, 0));
             }

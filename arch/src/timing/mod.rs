@@ -7,17 +7,19 @@
 //!   the layer's performance record (`descriptor::LayerPerf`): `cycles` from the sequencer's
 //!   first descriptor read to the layer's last write response, `dma_stall_cycles` of them
 //!   spent waiting for DMA.
-//! * [`program_timing`] adds the END descriptor and the start / done overhead, giving what the
-//!   `TOTAL_CYCLES` register reads after one engine run.
+//! * [`program_timing`] adds the END descriptor and the start / done overhead, giving the
+//!   `BUSY_CYCLES` of one engine run (START to DONE; `TOTAL_CYCLES` is free-running).
 //!
 //! `TimingSource` says where a number comes from: `Exact` formulas are the RTL's sequencer
 //! (checked in Verilator on every layer the test suite runs); `Estimate` falls back to the
 //! analytic sizing model (`cycles`) for layers whose RTL path does not exist yet.
 
 pub mod post;
+pub mod seq;
 
 use crate::axi_timing::DramTiming;
 use crate::config::ArchConfig;
+use crate::axi_timing::TimingError;
 use crate::cycles::{self, DramModel};
 use crate::descriptor::LayerDescriptor;
 use crate::plan::{plan_conv, PlanError};
@@ -105,27 +107,26 @@ pub fn layer_timing(d: &LayerDescriptor, cfg: &ArchConfig, dram: &DramTiming) ->
         }
         Opcode::End => (cycles::LayerCycles::default(), 0, 0, 0),
     };
-    // The post-op unit's own cycles are exact (`post`); the sequencer's per-layer overhead
-    // (descriptor fetch, perf record) is added by `seq` once it exists.
-    if post::implemented(opcode, d.requant) {
+    // The unit's start-to-done cycles: exact for the units with RTL (`conv`, `post`), else the
+    // estimate; the sequencer's per-layer overhead (`seq`) is exact and added on top. A
+    // descriptor at a 256-byte aligned address (the packer's layout) is read in one burst.
+    let mut unit = (c.total, c.dma_stall(), TimingSource::Estimate);
+    if opcode == Opcode::Conv {
+        if let Ok(t) = conv::conv_cycles(d, cfg, dram) {
+            unit = (t.cycles, t.stall_cycles, TimingSource::Exact);
+        }
+    } else if post::implemented(opcode, d.requant) {
         if let Ok(t) = post::post_cycles(d, cfg, dram) {
-            return Ok(LayerTiming {
-                cycles: t.cycles,
-                dma_stall_cycles: t.dma_stall_cycles,
-                macs,
-                dram_read_bytes: read,
-                dram_write_bytes: write,
-                source: TimingSource::Exact,
-            });
+            unit = (t.cycles, t.dma_stall_cycles, TimingSource::Exact);
         }
     }
     Ok(LayerTiming {
-        cycles: c.total,
-        dma_stall_cycles: c.dma_stall(),
+        cycles: seq::layer_perf_cycles(0, unit.0, cfg, dram).map_err(timing_err)?,
+        dma_stall_cycles: unit.1,
         macs,
         dram_read_bytes: read,
         dram_write_bytes: write,
-        source: TimingSource::Estimate,
+        source: unit.2,
     })
 }
 
@@ -135,15 +136,38 @@ pub fn program_timing(
     cfg: &ArchConfig,
     dram: &DramTiming,
 ) -> Result<ProgramTiming, PlanError> {
-    let layers = layers.iter().map(|d| layer_timing(d, cfg, dram)).collect::<Result<Vec<_>, _>>()?;
-    let est = estimate_dram(cfg, dram);
-    let end_fetch = cycles::Dma::new(cfg, &est).run(crate::descriptor::DESCRIPTOR_BYTES as u64);
-    let sum: u64 = layers.iter().map(|l| l.cycles).sum();
-    let stall: u64 = layers.iter().map(|l| l.dma_stall_cycles).sum();
-    Ok(ProgramTiming { total_cycles: sum + end_fetch, busy_cycles: sum + end_fetch, dma_stall_cycles: stall, layers })
+    program_timing_at(0, layers, cfg, dram)
 }
 
-pub mod seq;
+/// As [`program_timing`] for a program at `program_base` (a descriptor straddling a 4 KB
+/// boundary is read in two bursts, which costs one more DRAM latency).
+pub fn program_timing_at(
+    program_base: u64,
+    layers: &[LayerDescriptor],
+    cfg: &ArchConfig,
+    dram: &DramTiming,
+) -> Result<ProgramTiming, PlanError> {
+    let overhead = seq::layer_perf_cycles(0, 0, cfg, dram).map_err(timing_err)?;
+    let mut timings = Vec::with_capacity(layers.len());
+    let mut units = Vec::with_capacity(layers.len());
+    for (i, d) in layers.iter().enumerate() {
+        let mut t = layer_timing(d, cfg, dram)?;
+        let addr = program_base + (i * crate::descriptor::DESCRIPTOR_BYTES) as u64;
+        let unit = t.cycles - overhead;
+        t.cycles = seq::layer_perf_cycles(addr, unit, cfg, dram).map_err(timing_err)?;
+        units.push(unit);
+        timings.push(t);
+    }
+    let busy = seq::program_busy_cycles(program_base, &units, cfg, dram).map_err(timing_err)?;
+    let stall: u64 = timings.iter().map(|l| l.dma_stall_cycles).sum();
+    // TOTAL_CYCLES is free-running; START to DONE is the BUSY span (seq.rs).
+    Ok(ProgramTiming { total_cycles: busy, busy_cycles: busy, dma_stall_cycles: stall, layers: timings })
+}
+
+/// A DMA width or address the AXI port cannot take (config validation normally excludes both).
+fn timing_err(e: TimingError) -> PlanError {
+    PlanError::Geometry(format!("DMA timing: {e}"))
+}
 
 // Exact formulas, one file per engine unit, each checked by that unit's Verilator co-simulation:
 // `seq` (descriptor fetch, END, perf record write, start/done overhead), `conv` (the CONV layer
