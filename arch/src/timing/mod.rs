@@ -18,8 +18,8 @@ pub mod post;
 pub mod seq;
 
 use crate::axi_timing::DramTiming;
-use crate::config::ArchConfig;
 use crate::axi_timing::TimingError;
+use crate::config::ArchConfig;
 use crate::cycles::{self, DramModel};
 use crate::descriptor::LayerDescriptor;
 use crate::plan::{plan_conv, PlanError};

@@ -98,9 +98,9 @@ pub fn sequencer_check(words: &[u32], requant: RequantModes, units: &EngineUnits
         return Err(ErrorCode::ReservedBits);
     }
     if opcode != Opcode::End {
-        let bad = ADDRESS_FIELDS.iter().any(|(lo, hi)| {
-            !(lo.get(words) as u64).is_multiple_of(DRAM_ALIGN) || hi.get(words) != 0
-        });
+        let bad = ADDRESS_FIELDS
+            .iter()
+            .any(|(lo, hi)| !(lo.get(words) as u64).is_multiple_of(DRAM_ALIGN) || hi.get(words) != 0);
         if bad {
             return Err(ErrorCode::BadAlignment);
         }

@@ -103,14 +103,14 @@ class Engine {
         m.wdata.assign(BEAT_BYTES, 0);
         get(dut.m_axi_wdata, m.wdata.data());
         m.wlast = dut.m_axi_wlast;
-        m.wstrb_full = static_cast<uint64_t>(dut.m_axi_wstrb) == STRB_ALL;
+        m.wstrb = static_cast<uint64_t>(dut.m_axi_wstrb);
         m.bready = dut.m_axi_bready;
         if (!m.ar.valid) m.ar = Addr{};
         if (!m.aw.valid) m.aw = Addr{};
         if (!m.wvalid) {
             m.wdata.assign(BEAT_BYTES, 0);
             m.wlast = false;
-            m.wstrb_full = false;
+            m.wstrb = 0;
         }
 
         Events ev;

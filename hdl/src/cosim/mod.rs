@@ -88,7 +88,8 @@ impl RtlDevice {
     /// Builds (or reuses) the simulator of `design` (an engine top, `blocks::top::emit_top`) and
     /// starts it with the design held in reset for 4 cycles.
     pub fn start(design: &Design, opts: &RtlOptions) -> Result<RtlDevice, RtlError> {
-        let data = design.port("m_axi_rdata").ok_or(RtlError::NotTop { top: design.top.clone(), port: "m_axi_rdata" })?;
+        let data =
+            design.port("m_axi_rdata").ok_or(RtlError::NotTop { top: design.top.clone(), port: "m_axi_rdata" })?;
         for port in ["s_axil_awaddr", "irq", "reset"] {
             design.port(port).ok_or(RtlError::NotTop { top: design.top.clone(), port })?;
         }
@@ -213,7 +214,9 @@ impl Device for RtlDevice {
             let w = self.call(&format!("MR {:x} {}", addr + (i * MEM_CHUNK) as u64, chunk.len()))?;
             let hex = w.first().map_or("", String::as_str);
             if hex.len() != 2 * chunk.len() {
-                return Err(RtlError::Run(format!("MR returned {} hex digits for {} bytes", hex.len(), chunk.len())).into());
+                return Err(
+                    RtlError::Run(format!("MR returned {} hex digits for {} bytes", hex.len(), chunk.len())).into()
+                );
             }
             for (j, byte) in chunk.iter_mut().enumerate() {
                 *byte = u8::from_str_radix(&hex[2 * j..2 * j + 2], 16)

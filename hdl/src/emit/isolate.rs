@@ -6,7 +6,8 @@
 //! metacomment tells Verilator to give the named signals' assignments blocks of their own, which
 //! removes the false loop without a waiver; synthesis tools ignore the comment.
 
-use super::{Design, EmitError};
+use super::netlist::Module;
+use super::{waivers, Design, EmitError, Waiver};
 
 const META: &str = " /*verilator isolate_assignments*/";
 
@@ -38,6 +39,25 @@ pub fn isolate_assignments(design: &mut Design, instance: &str, signals: &[&str]
         }
     }
     let mut text = module.join("\n");
+    text.push('\n');
+    design.verilog.replace_range(start..end, &text);
+    Ok(())
+}
+
+/// Applies `waivers` (as [`super::waivers::apply`] does for the top) to the declarations of the
+/// module instantiated as `instance` in `design`'s top: a block whose own waivers were written
+/// for it as a top (`ConvUnit::waivers`) keeps them when it is a sub-module.
+pub fn waive_in(design: &mut Design, instance: &str, list: &[Waiver]) -> Result<(), EmitError> {
+    let header = format!("module {}__{instance}(", design.top);
+    let start = design.verilog.find(&header).ok_or_else(|| EmitError::StaleWaiver { signal: header.clone() })?;
+    let end = design.verilog[start..].find("endmodule").map_or(design.verilog.len(), |e| start + e);
+    let mut module = Module {
+        name: format!("{}__{instance}", design.top),
+        ports: String::new(),
+        body: design.verilog[start..end].lines().map(str::to_string).collect(),
+    };
+    waivers::apply(&mut module, list)?;
+    let mut text = module.body.join("\n");
     text.push('\n');
     design.verilog.replace_range(start..end, &text);
     Ok(())
