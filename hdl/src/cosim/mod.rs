@@ -164,7 +164,7 @@ impl RtlDevice {
         if offset >= u64::from(REG_WINDOW_BYTES) {
             return Err(DeviceError::RegisterOutOfRange { offset, len: u64::from(REG_WINDOW_BYTES) });
         }
-        if offset % 4 != 0 {
+        if !offset.is_multiple_of(4) {
             return Err(DeviceError::Unaligned { offset });
         }
         Ok(offset as u32)

@@ -710,16 +710,18 @@ impl<const W: usize, const S: usize> Logic for Sequencer<W, S> {
                     }
                 }
             }
-        } else if self.is_drain.val() {
-            if !self.dma_rd_busy.val() & !self.dma_wr_busy.val() & (self.pleft.q.val() == self.k0_2.val()) {
-                self.busy.d.next = false;
-                self.state.d.next = self.k_st[0].val();
-                if self.pend_err.q.val() {
-                    self.err_f.d.next = true;
-                    self.code.d.next = self.pend_code.q.val();
-                    self.irq_err_q.d.next = true;
-                    self.pend_err.d.next = false;
-                }
+        } else if self.is_drain.val()
+            & !self.dma_rd_busy.val()
+            & !self.dma_wr_busy.val()
+            & (self.pleft.q.val() == self.k0_2.val())
+        {
+            self.busy.d.next = false;
+            self.state.d.next = self.k_st[0].val();
+            if self.pend_err.q.val() {
+                self.err_f.d.next = true;
+                self.code.d.next = self.pend_code.q.val();
+                self.irq_err_q.d.next = true;
+                self.pend_err.d.next = false;
             }
         }
 
