@@ -20,7 +20,6 @@ pub use fields::{field, DescField, DESCRIPTOR_FIELDS, PERF_FIELDS};
 pub use post_params::{param_kind, post_param_layouts, ParamKind, PostParams, POST_PARAM_BYTES, POST_PARAM_WORDS};
 pub use validate::window_output;
 
-
 use crate::config::ArchConfig;
 use crate::plan::{plan_conv, ConvPlan};
 use serde::{Deserialize, Serialize};
