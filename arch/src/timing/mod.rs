@@ -77,19 +77,6 @@ pub fn layer_timing(d: &LayerDescriptor, cfg: &ArchConfig, dram: &DramTiming) ->
     let (c, macs, read, write) = match opcode {
         Opcode::Conv => {
             let plan = plan_conv(&g, cfg)?;
-            // The CONV unit's exact cycles (`conv.rs`) where the RTL unit exists for `cfg`.
-            if conv::supported(cfg) {
-                if let Ok(exact) = conv::conv_cycles(d, cfg, dram) {
-                    return Ok(LayerTiming {
-                        cycles: exact.cycles,
-                        dma_stall_cycles: exact.stall_cycles,
-                        macs: g.macs(),
-                        dram_read_bytes: g.input_bytes() as u64,
-                        dram_write_bytes: g.output_bytes() as u64,
-                        source: TimingSource::Exact,
-                    });
-                }
-            }
             (cycles::conv_cycles(&plan, cfg, &est), g.macs(), g.input_bytes() as u64, g.output_bytes() as u64)
         }
         Opcode::Add => {
@@ -111,7 +98,7 @@ pub fn layer_timing(d: &LayerDescriptor, cfg: &ArchConfig, dram: &DramTiming) ->
     // estimate; the sequencer's per-layer overhead (`seq`) is exact and added on top. A
     // descriptor at a 256-byte aligned address (the packer's layout) is read in one burst.
     let mut unit = (c.total, c.dma_stall(), TimingSource::Estimate);
-    if opcode == Opcode::Conv {
+    if opcode == Opcode::Conv && conv::supported(cfg) {
         if let Ok(t) = conv::conv_cycles(d, cfg, dram) {
             unit = (t.cycles, t.stall_cycles, TimingSource::Exact);
         }
