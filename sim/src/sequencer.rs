@@ -1,13 +1,16 @@
 //! The sequencer's work on one descriptor, shared by every simulated engine: fetch the 256-byte
-//! descriptor from DRAM, decode and check it as the RTL does (`descriptor::decode`, then
-//! `check_against_config`; the failure's `ErrorCode` from `DescriptorError::error_code`), and
-//! write the layer's performance record (words 60..63) back when the layer completes.
+//! descriptor from DRAM, check it as the RTL does (`arch::timing::seq::sequencer_check`: the
+//! RTL's checks in its priority order and their error codes), then decode it and check it against
+//! the build (`descriptor::decode`, `check_against_config`: what the units reject, with
+//! `DescriptorError::error_code`), and write the layer's performance record (words 60..63) back
+//! when the layer completes.
 
 use crate::functional::Dram;
 use systole_arch::descriptor::{
     check_against_config, decode, LayerPerf, DESCRIPTOR_BYTES, DESCRIPTOR_WORDS, PERF_WORD,
 };
-use systole_arch::regmap::{ErrorCode, DRAM_ALIGN};
+use systole_arch::regmap::ErrorCode;
+use systole_arch::timing::seq::{sequencer_check, start_check, EngineUnits};
 use systole_arch::{ArchConfig, LayerDescriptor};
 
 /// Why an engine stopped, as `STATUS.ERROR_CODE` says it, plus a cause for logs.
@@ -36,18 +39,30 @@ pub fn descriptor_addr(base: u64, index: u32) -> Result<u64, Fault> {
         .ok_or_else(|| Fault::dma(format!("descriptor {index} of the program at {base:#x} overflows the address")))
 }
 
-/// `PROGRAM_BASE` must be 64-byte aligned (checked at START).
-pub fn check_program_base(base: u64) -> Result<(), Fault> {
-    if base.is_multiple_of(DRAM_ALIGN) {
-        Ok(())
-    } else {
-        Err(Fault::new(ErrorCode::BadAlignment, format!("PROGRAM_BASE {base:#x} is not {DRAM_ALIGN}-byte aligned")))
-    }
+/// What START refuses before reading anything (`seq::start_check`): `PROGRAM_BASE` not 64-byte
+/// aligned or not below 4 GB, `PROGRAM_COUNT` = 0. STATUS.LAYER is 0.
+pub fn check_start(program_base: u64, program_count: u32) -> Result<(), Fault> {
+    start_check(program_base, program_count).map_err(|code| {
+        Fault::new(code, format!("START with PROGRAM_BASE {program_base:#x}, PROGRAM_COUNT {program_count}"))
+    })
 }
 
-/// Fetches, decodes and checks descriptor `index` of the program at `base`.
+/// Fetches and checks descriptor `index` of the program at `base`.
 pub fn fetch(dram: &Dram, base: u64, index: u32, cfg: &ArchConfig) -> Result<LayerDescriptor, Fault> {
-    let words = dram.read_words(descriptor_addr(base, index)?, DESCRIPTOR_WORDS).map_err(Fault::dma)?;
+    let addr = descriptor_addr(base, index)?;
+    if addr >> 32 != 0 {
+        // The sequencer's address counter stops at the top of the 32-bit AXI space.
+        return Err(Fault::new(ErrorCode::BadAlignment, format!("descriptor {index} at {addr:#x} is above 4 GB")));
+    }
+    let words = dram.read_words(addr, DESCRIPTOR_WORDS).map_err(Fault::dma)?;
+    sequencer_check(&words, cfg.requant, &EngineUnits::of(cfg)).map_err(|code| {
+        // The decoder's message names the field; the code is the sequencer's.
+        let reason = decode(&words)
+            .and_then(|d| check_against_config(&d, cfg))
+            .err()
+            .map_or_else(|| code.description().to_string(), |e| e.to_string());
+        Fault::new(code, reason)
+    })?;
     let d = decode(&words).map_err(|e| Fault::new(e.error_code(), e.to_string()))?;
     check_against_config(&d, cfg).map_err(|e| Fault::new(e.error_code(), e.to_string()))?;
     Ok(d)

@@ -268,14 +268,29 @@ fn corrupted_programs_stop_with_the_rtl_error_code_and_layer() {
     let f = fails(cfg.clone(), &mut dram, base, count);
     assert_eq!((f.code, f.layer), (ErrorCode::BadAlignment, 2), "{f:?}");
 
-    // Weights outside device memory: the DMA's DECERR, at that layer.
+    // Weights outside device memory (inside the 32-bit AXI space): the DMA's DECERR, at that
+    // layer; above 4 GB the sequencer refuses the address itself.
+    let mut dram = clean_copy(&clean);
+    edit(&mut dram, base, 1, |d| d.weight_addr = 0xffff_0000);
+    let f = fails(cfg.clone(), &mut dram, base, count);
+    assert_eq!((f.code, f.layer), (ErrorCode::DmaError, 1), "{f:?}");
     let mut dram = clean_copy(&clean);
     edit(&mut dram, base, 1, |d| d.weight_addr = 1 << 40);
     let f = fails(cfg.clone(), &mut dram, base, count);
-    assert_eq!((f.code, f.layer), (ErrorCode::DmaError, 1), "{f:?}");
-    // A program outside device memory.
-    let f = fails(cfg.clone(), &mut clean_copy(&clean), 1 << 40, count);
+    assert_eq!((f.code, f.layer), (ErrorCode::BadAlignment, 1), "{f:?}");
+    // A program outside device memory, and one above 4 GB.
+    let f = fails(cfg.clone(), &mut clean_copy(&clean), 0xffff_0000, count);
     assert_eq!((f.code, f.layer), (ErrorCode::DmaError, 0), "{f:?}");
+    let f = fails(cfg.clone(), &mut clean_copy(&clean), 1 << 40, count);
+    assert_eq!((f.code, f.layer), (ErrorCode::BadAlignment, 0), "{f:?}");
+
+    // A reserved bit: the sequencer's own code, ahead of the checksum it also breaks.
+    let mut dram = clean_copy(&clean);
+    let mut words = dram.read_words(base + 6 * DESCRIPTOR_BYTES as u64, DESCRIPTOR_WORDS).unwrap();
+    words[40] |= 1 << 20;
+    put_words(&mut dram, base, 6, &words);
+    let f = fails(cfg.clone(), &mut dram, base, count);
+    assert_eq!((f.code, f.layer), (ErrorCode::ReservedBits, 6), "{f:?}");
 
     // An engine without the add unit stops at the first ADD.
     let first_add =

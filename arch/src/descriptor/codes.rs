@@ -18,10 +18,10 @@ impl DescriptorError {
             // hold it (the packer never emits one; a hand-made program gets the same code).
             DescriptorError::Unsupported { .. } | DescriptorError::InputTooLarge { .. } => ErrorCode::Unsupported,
             DescriptorError::Field { reason, .. } if *reason == misaligned_reason() => ErrorCode::BadAlignment,
-            // Reserved bits, out-of-range or inconsistent fields, tile counts that are not the
+            DescriptorError::Reserved { .. } => ErrorCode::ReservedBits,
+            // Out-of-range or inconsistent fields, tile counts that are not the
             // plan's, a malformed parameter record, a short read: the descriptor's geometry.
             DescriptorError::Length { .. }
-            | DescriptorError::Reserved { .. }
             | DescriptorError::Field { .. }
             | DescriptorError::Plan { .. }
             | DescriptorError::PostParams { .. } => ErrorCode::BadGeometry,
@@ -82,6 +82,7 @@ mod tests {
         assert_eq!(code_of(&d, |_| {}), ErrorCode::None);
         assert_eq!(code_of(&d, |w| w[0] ^= 1), ErrorCode::BadMagic);
         assert_eq!(code_of(&d, |w| w[59] ^= 1), ErrorCode::BadChecksum);
+        assert_eq!(code_of(&d, |w| w[40] |= 0x10), ErrorCode::ReservedBits);
         let misaligned = LayerDescriptor { output_addr: 0x1004, ..conv() };
         assert_eq!(code_of(&misaligned, |_| {}), ErrorCode::BadAlignment);
         let aligned_but_unused = LayerDescriptor { input2_addr: 0x1000, ..conv() };

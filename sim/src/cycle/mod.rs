@@ -25,7 +25,7 @@ use crate::sequencer::{self, Fault};
 use systole_arch::axi_timing::DramTiming;
 use systole_arch::descriptor::LayerPerf;
 use systole_arch::regmap::ErrorCode;
-use systole_arch::timing::{layer_timing, program_timing};
+use systole_arch::timing::{program_timing_at, LayerTiming};
 use systole_arch::{ArchConfig, ConfigError, LayerDescriptor, Opcode};
 
 /// One generated engine (`ArchConfig`) on one DRAM (`DramTiming`).
@@ -49,11 +49,18 @@ impl CycleModel {
         self.dram
     }
 
+    /// The timing of the layer whose descriptor is at `addr` (its fetch depends on the address:
+    /// a descriptor straddling a 4 KB boundary is read in two bursts).
+    fn timing(&self, addr: u64, d: &LayerDescriptor) -> Result<LayerTiming, Fault> {
+        let t = program_timing_at(addr, std::slice::from_ref(d), &self.cfg, &self.dram)
+            .map_err(|e| Fault::new(ErrorCode::BadGeometry, e.to_string()))?;
+        t.layers.first().copied().ok_or_else(|| Fault::new(ErrorCode::BadGeometry, "no layer timing"))
+    }
+
     /// Runs one layer: values into `dram`, timing from `arch::timing`, perf record written.
     fn layer(&self, dram: &mut Dram, base: u64, index: u32, d: &LayerDescriptor) -> Result<LayerStats, Fault> {
         execute_layer(dram, d, &self.cfg)?;
-        let timing =
-            layer_timing(d, &self.cfg, &self.dram).map_err(|e| Fault::new(ErrorCode::BadGeometry, e.to_string()))?;
+        let timing = self.timing(sequencer::descriptor_addr(base, index)?, d)?;
         let perf = LayerPerf { cycles: timing.cycles, dma_stall_cycles: timing.dma_stall_cycles };
         sequencer::write_perf(dram, base, index, &perf)?;
         Ok(LayerStats { index, opcode: d.opcode.unwrap_or(Opcode::End), timing })
@@ -77,11 +84,11 @@ impl EngineModel for CycleModel {
             reason: f.reason,
             cycles: done.iter().map(|l| l.timing.cycles).sum(),
         };
-        sequencer::check_program_base(program_base).map_err(|f| fail(0, f, &layers))?;
+        sequencer::check_start(program_base, max_descriptors).map_err(|f| fail(0, f, &layers))?;
         for index in 0..max_descriptors {
             let d = sequencer::fetch(dram, program_base, index, &self.cfg).map_err(|f| fail(index, f, &layers))?;
             if d.opcode == Some(Opcode::End) {
-                let t = program_timing(&descriptors, &self.cfg, &self.dram)
+                let t = program_timing_at(program_base, &descriptors, &self.cfg, &self.dram)
                     .map_err(|e| fail(index, Fault::new(ErrorCode::BadGeometry, e.to_string()), &layers))?;
                 return Ok(RunStats {
                     total_cycles: t.total_cycles,
