@@ -20,14 +20,21 @@ build: deps
 	$(CARGO) build --release --locked
 
 # The main job on a bundled example: import, layer table, bit-exact reference run checked
-# against the tflite-micro golden that was committed with the model.
+# against the tflite-micro golden committed with the model; then the engine generated for it
+# (Verilog linted, report) and the model simulated on that engine through the host driver.
 demo: build
 	@mkdir -p $(BUILD)/demo
 	$(SYSTOLE) inspect $(DEMO_MODEL)/model.tflite
 	$(SYSTOLE) reference $(DEMO_MODEL)/model.tflite --input $(DEMO_MODEL)/input_000.npy \
 	    --output $(BUILD)/demo/output_000.npy --dump-dir $(BUILD)/demo/tensors
 	$(SYSTOLE) compare $(BUILD)/demo/output_000.npy $(DEMO_MODEL)/output_000.npy
-	@echo "demo: outputs and every intermediate tensor are in $(BUILD)/demo/"
+	$(SYSTOLE) generate $(DEMO_MODEL)/model.tflite --out $(BUILD)/demo/engine
+	$(SYSTOLE) simulate $(DEMO_MODEL)/model.tflite --input $(DEMO_MODEL)/input_000.npy \
+	    --output $(BUILD)/demo/sim_output_000.npy --report $(BUILD)/demo/simulate.json
+	$(SYSTOLE) compare $(BUILD)/demo/sim_output_000.npy $(DEMO_MODEL)/output_000.npy
+	@echo "demo: reference outputs and every intermediate tensor in $(BUILD)/demo/, the generated engine"
+	@echo "      (Verilog, arch.json, C header, register map, report.md) in $(BUILD)/demo/engine/,"
+	@echo "      the cycle model's per-layer report in $(BUILD)/demo/simulate.json"
 
 test: deps
 	@if [ -d "$(SYSTOLE_FIXTURES)" ]; then echo "fixtures: $(SYSTOLE_FIXTURES)"; \

@@ -81,6 +81,54 @@ enum Command {
         #[arg(long)]
         reset: bool,
     },
+    /// Size an engine for a model under a budget and emit it: Verilog (top module named after
+    /// the model), arch.json, C header, register map, descriptor layout and report.md.
+    Generate {
+        /// A .tflite or .onnx model.
+        model: PathBuf,
+        /// Output directory.
+        #[arg(long, short = 'o')]
+        out: PathBuf,
+        /// At most this many MACs (PEs) in the array.
+        #[arg(long, conflicts_with = "part")]
+        budget_macs: Option<u32>,
+        /// Fit this FPGA part: xc7z020, xc7a100t, ecp5-85k, ecp5-25k, ice40up5k.
+        #[arg(long)]
+        part: Option<String>,
+        /// Do not run `verilator --lint-only -Wall` on the emitted Verilog.
+        #[arg(long)]
+        no_lint: bool,
+    },
+    /// Run a model on the cycle model or the Verilator RTL of its generated engine through the
+    /// host driver; print per-layer cycles, MACs, utilisation and DMA stalls.
+    Simulate {
+        /// A .tflite or .onnx model.
+        model: PathBuf,
+        /// Input arrays, one per model input, in model input order.
+        #[arg(long = "input", short = 'i', required = true)]
+        inputs: Vec<PathBuf>,
+        /// Output files, one per model output.
+        #[arg(long = "output", short = 'o', required = true)]
+        outputs: Vec<PathBuf>,
+        /// `cycle` (fast) or `rtl` (the generated Verilog under Verilator).
+        #[arg(long, value_enum, default_value = "cycle")]
+        engine: commands::simulate::Engine,
+        /// The engine's arch.json (default: what `systole generate` sizes for 256 MACs).
+        #[arg(long)]
+        arch: Option<PathBuf>,
+        /// Write the per-layer report as JSON.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// Write a VCD waveform of the RTL run (`--engine rtl`).
+        #[arg(long)]
+        vcd: Option<PathBuf>,
+        /// DRAM latency in cycles (AR to first R beat, WLAST to B).
+        #[arg(long, default_value_t = 40)]
+        dram_latency: u64,
+        /// Cycles between beats of a burst (1 = a beat per cycle).
+        #[arg(long, default_value_t = 1)]
+        dram_interval: u64,
+    },
     /// Compare two .npy arrays exactly (shape, element type, every element); fails on any difference.
     Compare {
         /// The array under test.
@@ -88,6 +136,20 @@ enum Command {
         /// The golden array.
         expected: PathBuf,
     },
+}
+
+/// `--budget-macs N` or `--part P` (default: 256 MACs).
+fn generate_budget(macs: Option<u32>, part: Option<&str>) -> anyhow::Result<systole_arch::Budget> {
+    use systole_arch::Budget;
+    match (macs, part) {
+        (Some(0), _) => anyhow::bail!("--budget-macs must be at least 1"),
+        (Some(n), _) => Ok(Budget::MaxMacs(n)),
+        (None, Some(p)) => match Budget::parse(p) {
+            Some(b @ Budget::Part(_)) => Ok(b),
+            _ => anyhow::bail!("unknown part {p:?}: one of xc7z020, xc7a100t, ecp5-85k, ecp5-25k, ice40up5k"),
+        },
+        (None, None) => Ok(Budget::MaxMacs(256)),
+    }
 }
 
 fn parse_address(s: &str) -> Result<u64, String> {
@@ -104,6 +166,23 @@ fn main() -> ExitCode {
         Command::Inspect { model, json } => commands::inspect::run(&model, json),
         Command::Reference { model, inputs, outputs, dump_dir } => {
             commands::reference::run(&model, &inputs, &outputs, dump_dir.as_deref())
+        }
+        Command::Generate { model, out, budget_macs, part, no_lint } => generate_budget(budget_macs, part.as_deref())
+            .and_then(|budget| {
+                commands::generate::run(&commands::generate::Options { model: &model, out: &out, budget, no_lint })
+            }),
+        Command::Simulate { model, inputs, outputs, engine, arch, report, vcd, dram_latency, dram_interval } => {
+            commands::simulate::run(&commands::simulate::Args {
+                model: &model,
+                inputs: &inputs,
+                outputs: &outputs,
+                engine,
+                arch: arch.as_deref(),
+                report: report.as_deref(),
+                vcd: vcd.as_deref(),
+                dram_latency,
+                dram_interval,
+            })
         }
         Command::Compare { actual, expected } => commands::compare::run(&actual, &expected),
         Command::Pack { model, arch, out, dram_base } => commands::pack::run(&model, &arch, &out, dram_base),

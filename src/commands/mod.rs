@@ -1,5 +1,7 @@
 pub mod compare;
+pub mod generate;
 pub mod inspect;
 pub mod pack;
 pub mod reference;
 pub mod run;
+pub mod simulate;

@@ -19,7 +19,7 @@ use crate::blocks::seq::{DescFields, DmaArbiter, Sequencer};
 use crate::emit::{self, Design, EmitError, Waiver};
 use rust_hdl::prelude::*;
 use systole_arch::timing::seq::EngineUnits;
-use systole_arch::{ArchConfig, ConfigError};
+use systole_arch::{ArchConfig, ConfigError, PostOps, SizingOptions};
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -385,6 +385,37 @@ pub fn available_units(_cfg: &ArchConfig) -> EngineUnits {
     EngineUnits { conv: true, ..EngineUnits::default() }
 }
 
+/// Activation buffer sizes `emit_top` instantiates at 64-bit DMA (each size is one const-generic
+/// instance of the whole top, so the list is short; `emit_top_sized` builds any other).
+pub const GENERATOR_ACT_BUFFERS: [u32; 3] = [4096, 16384, 65536];
+/// The psum depth `emit_top` instantiates.
+pub const GENERATOR_PSUM_DEPTH: u32 = 256;
+
+/// The sizing grid of the shapes `emit_top` builds: arrays of 4..32 per side (a weight tile and
+/// an o-tile's params are whole 64-bit beats), 64-bit DMA, PB 256, no post-op units yet.
+pub fn generator_sizing_options() -> SizingOptions {
+    SizingOptions {
+        dims: vec![4, 8, 16, 32],
+        psum_depths: vec![GENERATOR_PSUM_DEPTH],
+        dma_bits: vec![64],
+        post_ops_available: generator_post_ops(),
+        ..SizingOptions::default()
+    }
+}
+
+/// Post-op units `emit_top` can instantiate (the post-op unit is built and co-simulated on its
+/// own, `blocks::post`, but not wired into the top yet).
+pub fn generator_post_ops() -> PostOps {
+    PostOps::default()
+}
+
+/// `cfg` with its activation buffer rounded up to the next size `emit_top` builds (the largest
+/// when none is big enough: layers with larger inputs then run on the host).
+pub fn fit_to_generator(cfg: &ArchConfig) -> ArchConfig {
+    let act = GENERATOR_ACT_BUFFERS.iter().copied().find(|&b| b >= cfg.act_buffer_bytes);
+    ArchConfig { act_buffer_bytes: act.unwrap_or(GENERATOR_ACT_BUFFERS[2]), ..cfg.clone() }
+}
+
 /// Emits the engine top for `cfg` with the sizes as const generics: `W` = DMA bits, `S` = W / 8,
 /// `AW` = log2(act_buffer_bytes), `PA` = log2(psum_depth).
 pub fn emit_top_sized<const W: usize, const S: usize, const AW: usize, const PA: usize>(
@@ -400,11 +431,23 @@ pub fn emit_top_sized<const W: usize, const S: usize, const AW: usize, const PA:
     let conv_waivers = top.conv.waivers();
     let mut design = emit::emit_with_waivers(&mut top, &cfg.name, &waivers())?;
     // The unit's waivers name declarations of its own module or of its sub-blocks' modules
-    // (as it is emitted alone); each goes to the module that declares it.
     // (as it is emitted alone); each goes to the module that declares it: `a$b$x` is `x` of
     // module `conv__a__b`, or `b$x` of `conv__a`, or `a$b$x` of `conv`. A waiver no module takes
     // (a module merged away by de-duplication) is left out; the lint check then decides.
     for w in conv_waivers {
+        // `path::signal` (the unit's own notation for a sub-block's declaration): module
+        // `conv__path`.
+        if let Some((path, signal)) = w.signal.rsplit_once("::") {
+            let module = format!("conv__{}", path.replace("::", "__"));
+            let one = Waiver { signal: signal.to_string().into(), ..w.clone() };
+            if emit::isolate::waive_in(&mut design, &module, std::slice::from_ref(&one)).is_ok() {
+                continue;
+            }
+        }
+        // A plain name is the unit's own declaration (its wires to sub-blocks are `block$port`).
+        if !w.signal.contains("::") && emit::isolate::waive_in(&mut design, "conv", std::slice::from_ref(&w)).is_ok() {
+            continue;
+        }
         let parts: Vec<&str> = w.signal.split('$').collect();
         for k in (0..parts.len()).rev() {
             let module = std::iter::once("conv").chain(parts[..k].iter().copied()).collect::<Vec<_>>().join("__");
@@ -424,6 +467,8 @@ pub fn emit_top_sized<const W: usize, const S: usize, const AW: usize, const PA:
 pub fn emit_top(cfg: &ArchConfig) -> Result<Design, TopError> {
     match (cfg.dma_data_bits, cfg.act_buffer_bytes, cfg.psum_depth) {
         (64, 4096, 256) => emit_top_sized::<64, 8, 12, 8>(cfg),
+        (64, 16384, 256) => emit_top_sized::<64, 8, 14, 8>(cfg),
+        (64, 65536, 256) => emit_top_sized::<64, 8, 16, 8>(cfg),
         (128, 4096, 256) => emit_top_sized::<128, 16, 12, 8>(cfg),
         (256, 4096, 256) => emit_top_sized::<256, 32, 12, 8>(cfg),
         (512, 4096, 256) => emit_top_sized::<512, 64, 12, 8>(cfg),
