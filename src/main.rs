@@ -55,10 +55,10 @@ enum Command {
         dram_base: u64,
     },
     /// Run a packed image on a device: a board (pcie:DDDD:BB:DD.F, xdma:/dev/xdmaN, uio:/dev/uioN,
-    /// devmem:0xADDR) or a simulator (sim:cycle); prints every engine layer's cycles.
+    /// devmem:0xADDR) or a simulator (sim:cycle, sim:rtl); prints every engine layer's cycles.
     Run {
         /// pcie:DDDD:BB:DD.F[,regs=N,mem=M,mem_addr=A] | xdma:/dev/xdmaN | uio:/dev/uioN[,udmabuf=PATH] |
-        /// devmem:0xADDR[,udmabuf=PATH,uio=PATH] | sim:cycle (alias sim:functional) (host/README.md)
+        /// devmem:0xADDR[,udmabuf=PATH,uio=PATH] | sim:cycle (alias sim:functional) | sim:rtl (the generated top under Verilator) (host/README.md)
         #[arg(long)]
         device: String,
         /// An image written by `systole pack`.

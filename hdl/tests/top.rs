@@ -423,4 +423,54 @@ mod model_run {
         let (n, first) = engine.dev.violations().unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(n, 0, "AXI violations: {first}");
     }
+
+    /// One driver, three engines: the host driver (`systole run` / `systole simulate`) runs
+    /// resnet_tiny on the RTL (`RtlDevice`, the same cached build as above) and on the cycle model
+    /// (`SimDevice<CycleModel>`) with the same DRAM timing: outputs equal the reference
+    /// executor's, and every layer's performance record (cycles, DMA stall) and every run's
+    /// BUSY_CYCLES are identical between the two engines.
+    #[test]
+    fn one_driver_runs_resnet_tiny_on_the_rtl_and_the_cycle_model_alike() {
+        use systole_host::driver::{Driver, RunOptions, Wait};
+        use systole_sim::{CycleModel, SimDevice};
+        if !check::tools_or_skip(&["verilator"], "driver on the RTL") {
+            return;
+        }
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/tflite/resnet_tiny");
+        let graph = systole_model::load::load_model(&dir.join("model.tflite")).unwrap_or_else(|e| panic!("{e}"));
+        let cfg: ArchConfig = config("resnet_tiny_rtl", 64);
+        let image = pack(&graph, &cfg, PackOptions::default()).unwrap_or_else(|e| panic!("pack: {e}"));
+        let layout = image.plan.dram.clone();
+        let mem = (layout.base + layout.size).next_power_of_two().max(1 << 16);
+        let input: Value = systole_model::npy::read_value(&dir.join("input_000.npy")).unwrap_or_else(|e| panic!("{e}"));
+        let reference = systole_model::exec::Executor::new(&graph)
+            .and_then(|x| x.run(std::slice::from_ref(&input)))
+            .unwrap_or_else(|e| panic!("reference: {e}"));
+        let opts = RunOptions { timeout: Duration::from_secs(600), wait: Wait::Irq, ..RunOptions::default() };
+
+        let design = emit_top(&cfg).unwrap_or_else(|e| panic!("{e}"));
+        let rtl = RtlDevice::start(&design, &RtlOptions::new(dram(), mem, &common::scratch()))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut drv = Driver::open(rtl, image.clone(), opts).unwrap_or_else(|e| panic!("open rtl: {e}"));
+        let on_rtl = drv.run(std::slice::from_ref(&input)).unwrap_or_else(|e| panic!("rtl: {e}"));
+
+        let model = CycleModel::new(&cfg, dram()).unwrap_or_else(|e| panic!("{e}"));
+        let sim = SimDevice::new(model, &cfg, 0, mem).unwrap_or_else(|e| panic!("{e}"));
+        let mut drv = Driver::open(sim, image, opts).unwrap_or_else(|e| panic!("open cycle model: {e}"));
+        let on_model = drv.run(std::slice::from_ref(&input)).unwrap_or_else(|e| panic!("cycle model: {e}"));
+
+        for (engine, run) in [("rtl", &on_rtl), ("cycle model", &on_model)] {
+            assert_eq!(run.outputs.len(), reference.len());
+            for (i, (g, w)) in run.outputs.iter().zip(&reference).enumerate() {
+                assert_eq!(g.data, w.data, "output {i}: {engine} vs the reference executor");
+            }
+        }
+        assert_eq!(on_rtl.runs.len(), on_model.runs.len());
+        for (r, m) in on_rtl.runs.iter().zip(&on_model.runs) {
+            assert_eq!(r.busy_cycles, m.busy_cycles, "run at descriptor {}: BUSY_CYCLES", r.first);
+            let perf =
+                |x: &systole_host::driver::RunRecord| x.layers.iter().map(|l| (l.index, l.perf)).collect::<Vec<_>>();
+            assert_eq!(perf(r), perf(m), "run at descriptor {}: per-layer perf records", r.first);
+        }
+    }
 }

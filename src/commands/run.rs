@@ -51,7 +51,9 @@ fn open_device(spec: &DeviceSpec, image: &Image) -> Result<Box<dyn Device>> {
                     let engine = CycleModel::new(&cfg, SIM_DRAM).context("the image's arch.json")?;
                     Ok(Box::new(SimDevice::new(engine, &cfg, plan.base, plan.size)?))
                 }
-                other => bail!("sim:{other} is not available in this build (sim:cycle and sim:functional are)"),
+                // The generated top of the image's configuration under Verilator.
+                "rtl" => Ok(Box::new(super::simulate::rtl_device(&cfg, image, SIM_DRAM, None)?)),
+                other => bail!("unknown simulator sim:{other} (sim:cycle, sim:functional, sim:rtl)"),
             }
         }
     }
@@ -82,7 +84,9 @@ pub fn run(a: &Args) -> Result<()> {
     let dev = open_device(&spec, &image).with_context(|| format!("opening {}", a.device))?;
     let opts = RunOptions {
         timeout: Duration::from_secs_f64(a.timeout),
-        wait: if a.irq { Wait::Irq } else { Wait::Poll },
+        // The RTL's clock advances only while the host waits in `wait_irq` (a poll advances it
+        // by one register read): polling it would spend its wall time sleeping.
+        wait: if a.irq || spec == DeviceSpec::Sim("rtl".into()) { Wait::Irq } else { Wait::Poll },
         reset: a.reset,
     };
     let mut drv = Driver::open(dev, image, opts).with_context(|| format!("opening {}", a.device))?;

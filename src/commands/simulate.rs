@@ -77,14 +77,18 @@ fn open(
             let model = CycleModel::new(cfg, dram).context("the engine configuration")?;
             Box::new(SimDevice::new(model, cfg, plan.base, plan.size)?)
         }
-        Engine::Rtl => {
-            let design = emit_top(cfg).with_context(|| format!("generating the Verilog of {}", cfg.name))?;
-            let mut opts = RtlOptions::new(dram, plan.end(), &rtl_cache_dir());
-            opts.vcd = vcd.map(Path::to_path_buf);
-            eprintln!("building / starting the Verilator simulation of {} (cached after the first build)", cfg.name);
-            Box::new(RtlDevice::start(&design, &opts).context("starting the RTL simulation")?)
-        }
+        Engine::Rtl => Box::new(rtl_device(cfg, image, dram, vcd)?),
     })
+}
+
+/// The generated top of `cfg` under Verilator, with device memory for `image`'s DRAM plan
+/// (`systole simulate --engine rtl`, `systole run --device sim:rtl`).
+pub fn rtl_device(cfg: &ArchConfig, image: &Image, dram: DramTiming, vcd: Option<&Path>) -> Result<RtlDevice> {
+    let design = emit_top(cfg).with_context(|| format!("generating the Verilog of {}", cfg.name))?;
+    let mut opts = RtlOptions::new(dram, image.plan.dram.end(), &rtl_cache_dir());
+    opts.vcd = vcd.map(Path::to_path_buf);
+    eprintln!("building / starting the Verilator simulation of {} (cached after the first build)", cfg.name);
+    RtlDevice::start(&design, &opts).context("starting the RTL simulation")
 }
 
 /// `SYSTOLE_CACHE` or `target/systole-rtl` beside the working directory.
@@ -122,8 +126,9 @@ pub fn run(a: &Args) -> Result<()> {
     let cfg = engine_config(&graph, a.arch)?;
     let image = pack(&graph, &cfg, PackOptions { dram_base: 0 }).context("packing the model for the engine")?;
     let dev = open(a.engine, &cfg, &image, dram, a.vcd)?;
-    // A simulated engine is slow only in wall time; the deadline guards against a hang.
-    let opts = RunOptions { timeout: Duration::from_secs(3600), wait: Wait::Poll, ..RunOptions::default() };
+    // A simulated engine is slow only in wall time; the deadline guards against a hang. The
+    // interrupt path lets the RTL run its clock freely while the driver waits.
+    let opts = RunOptions { timeout: Duration::from_secs(3600), wait: Wait::Irq, ..RunOptions::default() };
     let mut drv = Driver::open(dev, image, opts).context("opening the simulated engine")?;
     let run = drv.run(&values).context("running the model")?;
     let image = drv.image();
