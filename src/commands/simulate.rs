@@ -91,9 +91,14 @@ pub fn rtl_device(cfg: &ArchConfig, image: &Image, dram: DramTiming, vcd: Option
     RtlDevice::start(&design, &opts).context("starting the RTL simulation")
 }
 
-/// `SYSTOLE_CACHE` or `target/systole-rtl` beside the working directory.
+/// Where Verilator builds are cached (keyed by design hash): `SYSTOLE_CACHE`, else
+/// `$XDG_CACHE_HOME/systole/rtl`, else `~/.cache/systole/rtl`, else `./target/systole-rtl`.
 fn rtl_cache_dir() -> PathBuf {
-    std::env::var_os("SYSTOLE_CACHE").map_or_else(|| PathBuf::from("target").join("systole-rtl"), PathBuf::from)
+    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    env("SYSTOLE_CACHE")
+        .or_else(|| env("XDG_CACHE_HOME").map(|d| d.join("systole").join("rtl")))
+        .or_else(|| env("HOME").map(|d| d.join(".cache").join("systole").join("rtl")))
+        .unwrap_or_else(|| PathBuf::from("target").join("systole-rtl"))
 }
 
 pub fn run(a: &Args) -> Result<()> {
