@@ -310,6 +310,16 @@ mod model_run {
         DramTiming { read_latency: 5, write_latency: 3, interval: 1 }
     }
 
+    /// Both tests here simulate the same design: the first to start builds it into the cache,
+    /// the other waits and reuses it (two concurrent Verilator builds of one cache entry race).
+    static SAME_DESIGN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    fn start_rtl(cfg: &ArchConfig, mem: u64) -> RtlDevice {
+        let design = emit_top(cfg).unwrap_or_else(|e| panic!("{e}"));
+        let _build = SAME_DESIGN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        RtlDevice::start(&design, &RtlOptions::new(dram(), mem, &common::scratch())).unwrap_or_else(|e| panic!("{e}"))
+    }
+
     /// The RTL as an engine of the functional model's schedule.
     struct RtlEngine {
         dev: RtlDevice,
@@ -393,9 +403,7 @@ mod model_run {
         let input: Value = systole_model::npy::read_value(&dir.join("input_000.npy")).unwrap_or_else(|e| panic!("{e}"));
         let want = model.run(std::slice::from_ref(&input)).unwrap_or_else(|e| panic!("functional: {e}"));
 
-        let design = emit_top(&cfg).unwrap_or_else(|e| panic!("{e}"));
-        let opts = RtlOptions::new(dram(), mem, &common::scratch());
-        let dev = RtlDevice::start(&design, &opts).unwrap_or_else(|e| panic!("{e}"));
+        let dev = start_rtl(&cfg, mem);
         let mut engine = RtlEngine { dev, base: layout.base, size: layout.size, runs: Vec::new() };
         let got = model.run_with(&mut engine, std::slice::from_ref(&input)).unwrap_or_else(|e| panic!("rtl: {e}"));
         assert_eq!(got.outputs.len(), want.len());
@@ -448,9 +456,7 @@ mod model_run {
             .unwrap_or_else(|e| panic!("reference: {e}"));
         let opts = RunOptions { timeout: Duration::from_secs(600), wait: Wait::Irq, ..RunOptions::default() };
 
-        let design = emit_top(&cfg).unwrap_or_else(|e| panic!("{e}"));
-        let rtl = RtlDevice::start(&design, &RtlOptions::new(dram(), mem, &common::scratch()))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let rtl = start_rtl(&cfg, mem);
         let mut drv = Driver::open(rtl, image.clone(), opts).unwrap_or_else(|e| panic!("open rtl: {e}"));
         let on_rtl = drv.run(std::slice::from_ref(&input)).unwrap_or_else(|e| panic!("rtl: {e}"));
 
