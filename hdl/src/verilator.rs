@@ -153,8 +153,10 @@ pub(crate) fn build_cached_with(
         return Ok((exe, true));
     }
     // Build beside the final place and rename, so concurrent test binaries never see a
-    // half-built directory.
-    let staging = dir.with_extension(format!("tmp{}", std::process::id()));
+    // half-built directory; the staging name is unique per call, so two threads of one
+    // process building the same design do not write into each other's directory.
+    static BUILD: AtomicU64 = AtomicU64::new(0);
+    let staging = dir.with_extension(format!("tmp{}-{}", std::process::id(), BUILD.fetch_add(1, Ordering::Relaxed)));
     let _ = std::fs::remove_dir_all(&staging);
     std::fs::create_dir_all(&staging).map_err(io_err(&staging))?;
     let path = design.write_to(&staging).map_err(|e| SimError::Run(e.to_string()))?;
