@@ -2,6 +2,7 @@
 //! project grows) generation, simulation, packing and running on a device.
 
 mod commands;
+mod report;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -129,6 +130,12 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         dram_interval: u64,
     },
+    /// Re-render an engine directory's report (report.md with SVG charts, report.json) from what
+    /// `generate`, `synth` (synth-<target>.json) and `simulate --report DIR/simulate*.json` left there.
+    Report {
+        /// The directory `systole generate` wrote.
+        dir: PathBuf,
+    },
     /// Compare two .npy arrays exactly (shape, element type, every element); fails on any difference.
     Compare {
         /// The array under test.
@@ -184,6 +191,7 @@ fn main() -> ExitCode {
                 dram_interval,
             })
         }
+        Command::Report { dir } => commands::report::run(&dir),
         Command::Compare { actual, expected } => commands::compare::run(&actual, &expected),
         Command::Pack { model, arch, out, dram_base } => commands::pack::run(&model, &arch, &out, dram_base),
         Command::Run { device, image, inputs, outputs, timeout, irq, reset } => {

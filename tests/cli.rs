@@ -361,13 +361,25 @@ fn generate_and_simulate() {
     let cfg = systole_arch::ArchConfig::from_json(&arch).expect("arch.json reads back");
     assert!(cfg.rows * cfg.cols <= 64, "budget of 64 MACs exceeded: {} x {}", cfg.rows, cfg.cols);
     let report = std::fs::read_to_string(out.join("report.md")).expect("report.md");
-    assert!(report.contains("Partition on the generated engine") && report.contains("| CONV |"), "{report}");
+    assert!(report.contains("## Partition") && report.contains("| CONV |"), "{report}");
+    for chart in ["charts/cycles.svg", "charts/utilization.svg"] {
+        assert!(report.contains(&format!("![{chart}]({chart})")), "report.md does not show {chart}");
+        let svg = std::fs::read_to_string(out.join(chart)).expect("chart written");
+        assert!(svg.starts_with("<svg") && svg.contains("<rect"), "{chart} is not an SVG bar chart");
+    }
 
     for dir in ["tflite/resnet_tiny", "tflite/mobilenet_tiny", "onnx/resnet_tiny_qdq"] {
         let dir = root.join(dir);
         let file = if dir.join("model.tflite").is_file() { "model.tflite" } else { "model.onnx" };
         let y = out.join("y.npy");
-        let json = out.join("r.json");
+        // The TFLite runs use the generated engine: their reports go into its directory, where
+        // `systole report` reads them.
+        let tflite = file == "model.tflite";
+        let json = if tflite {
+            out.join(format!("simulate-{}.json", dir.file_name().map(|f| f.to_string_lossy()).unwrap_or_default()))
+        } else {
+            out.join("r.json")
+        };
         let arch = out.join("arch.json");
         let (model_file, input) = (dir.join(file), dir.join("input_000.npy"));
         let mut args = vec![
@@ -381,7 +393,6 @@ fn generate_and_simulate() {
             path_str(&json),
         ];
         // The generated engine has TFLite's fixed-point lanes: the ONNX model gets its own sizing.
-        let tflite = file == "model.tflite";
         if tflite {
             args.extend(["--arch", path_str(&arch)]);
         }
@@ -406,6 +417,26 @@ fn generate_and_simulate() {
             assert!(l["utilization"].as_f64().is_some_and(|u| (0.0..=1.0).contains(&u)), "{l}");
         }
     }
+
+    // The report puts the simulated runs beside the generator's exact per-layer counts: the cycle
+    // model's run of the model the engine was generated for must equal them layer by layer.
+    let rep = systole(&["report", path_str(&out)]);
+    assert!(rep.status.success(), "report: {}", text(&rep.stderr));
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).expect("report.json")).expect("json");
+    let sims = r["simulations"].as_array().expect("simulations");
+    assert_eq!(sims.len(), 2, "{r}");
+    let own = sims.iter().find(|s| s["file"].as_str().is_some_and(|f| f.contains("resnet_tiny"))).expect("resnet run");
+    assert_eq!(own["matches_generate"], true, "cycle model vs generate's exact counts: {own}");
+    assert_eq!(own["layer_cycles"], r["engine_cycles"], "{r}");
+    let layer_sum: u64 = r["layers"].as_array().expect("layers").iter().filter_map(|l| l["cycles"].as_u64()).sum();
+    assert_eq!(r["engine_cycles"].as_u64(), Some(layer_sum));
+    let missing = systole(&["report", path_str(&out.join("nowhere"))]);
+    assert!(
+        !missing.status.success() && text(&missing.stderr).contains("systole generate"),
+        "{}",
+        text(&missing.stderr)
+    );
 
     let bad =
         systole(&["generate", path_str(&model.join("model.tflite")), "--out", path_str(&out), "--part", "xc9z999"]);

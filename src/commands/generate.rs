@@ -16,10 +16,11 @@ use systole_arch::timing::{layer_timing, TimingSource};
 use systole_arch::{size_model, ArchConfig, Budget, DramModel, Opcode};
 use systole_hdl::blocks::top::{emit_top, fit_to_generator, generator_sizing_options};
 use systole_hdl::check;
-use systole_host::lower::render_partition;
-use systole_host::{pack, PackOptions};
-use systole_model::ir::Graph;
+use systole_host::{pack, Image, PackOptions};
 use systole_model::load::load_model;
+use systole_sim::cycle::report::{descriptor_names, utilization};
+
+use crate::report::{self, facts::*};
 
 pub struct Options<'a> {
     pub model: &'a Path,
@@ -64,25 +65,43 @@ pub fn run(opts: &Options) -> Result<()> {
     write(&header_file_name(&cfg), &c_header(&cfg)?)?;
     write("REGISTERS.md", &registers_markdown(Some(&cfg)))?;
     write("DESCRIPTOR.md", &descriptor_markdown())?;
-    let mut report = sizing.to_markdown();
+    let mut sizing_markdown = sizing.to_markdown();
     if cfg.act_buffer_bytes != sizing.config().act_buffer_bytes {
         let _ = writeln!(
-            report,
+            sizing_markdown,
             "\nGenerated with a {} B activation buffer (the sizing asked for {} B; the generator builds {:?} B).",
             cfg.act_buffer_bytes,
             sizing.config().act_buffer_bytes,
             systole_hdl::blocks::top::GENERATOR_ACT_BUFFERS
         );
     }
-    report.push_str(&engine_section(&graph, &cfg, &dram)?);
-    let _ = writeln!(
-        report,
-        "\n## Files\n\n* `{}`: {} modules emitted, {} structurally identical ones merged; {lint}",
-        verilog.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
-        design.stats.modules_emitted,
-        design.stats.modules_merged,
-    );
-    write("report.md", &report)?;
+    let image =
+        pack(&graph, &cfg, PackOptions { dram_base: 0 }).context("packing the model for the generated engine")?;
+    let facts = GenerateFacts {
+        model: opts.model.display().to_string(),
+        name: cfg.name.clone(),
+        array: [cfg.rows, cfg.cols],
+        psum_depth: cfg.psum_depth,
+        dma_data_bits: cfg.dma_data_bits,
+        act_buffer_bytes: cfg.act_buffer_bytes,
+        config_hash: cfg.config_hash(),
+        dram_latency: dram.read_latency,
+        dram_interval: dram.interval,
+        sizing_markdown,
+        partition: partition_facts(&image),
+        layers: layer_facts(&image, &cfg, &dram)?,
+        verilog: VerilogFact {
+            file: verilog.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+            modules_emitted: design.stats.modules_emitted,
+            modules_merged: design.stats.modules_merged,
+            lint: lint.clone(),
+        },
+    };
+    if facts.layers.is_empty() {
+        bail!("no layer of {} runs on the generated engine", graph.name);
+    }
+    write(GENERATE_FACTS, &(serde_json::to_string_pretty(&facts).context("serialising generate.json")? + "\n"))?;
+    let rendered = report::render(opts.out)?;
 
     println!(
         "{}: {} x {} array, PB {}, {}-bit DMA, {} B activation buffer, config hash {:#010x}",
@@ -95,66 +114,55 @@ pub fn run(opts: &Options) -> Result<()> {
         cfg.config_hash()
     );
     println!(
-        "wrote {} ({lint}) and arch.json, {}, REGISTERS.md, DESCRIPTOR.md, report.md",
+        "wrote {} ({lint}) and arch.json, {}, REGISTERS.md, DESCRIPTOR.md, {} with {} chart(s)",
         verilog.display(),
-        header_file_name(&cfg)
+        header_file_name(&cfg),
+        rendered.markdown.display(),
+        rendered.charts.len()
     );
     Ok(())
 }
 
-/// The partition and the per-layer cycles of the model on the generated engine.
-fn engine_section(graph: &Graph, cfg: &ArchConfig, dram: &DramTiming) -> Result<String> {
-    let image = pack(graph, cfg, PackOptions { dram_base: 0 }).context("packing the model for the generated engine")?;
-    let mut o = String::new();
-    let _ = writeln!(
-        o,
-        "\n## Partition on the generated engine\n\n```\n{}```",
-        render_partition(&image.metadata.partition)
-    );
+/// Where every node of the model runs.
+fn partition_facts(image: &Image) -> Vec<PartitionFact> {
+    image
+        .metadata
+        .partition
+        .iter()
+        .map(|r| PartitionFact {
+            node: r.node.clone(),
+            op: r.op.clone(),
+            placement: r.placement.name().to_string(),
+            detail: r.detail.clone(),
+        })
+        .collect()
+}
+
+/// The exact (or, where the RTL has no formula, estimated) cycles of every engine layer.
+fn layer_facts(image: &Image, cfg: &ArchConfig, dram: &DramTiming) -> Result<Vec<LayerFact>> {
     let descriptors = image.descriptors()?;
-    let _ = writeln!(
-        o,
-        "\n## Per-layer cycles on the generated engine\n\nDRAM: {} cycles latency, one {}-byte beat every {} cycles. \
-         `exact` rows are the RTL's own timing (`arch::timing`, checked cycle for cycle in Verilator); `estimate` rows \
-         use the analytic model. The candidates above are ranked by the analytic estimate of the overlapped engine \
-         ENGINE.md describes; the generated v1 units run their phases one after another, so these exact counts are \
-         higher.\n",
-        dram.read_latency,
-        cfg.dma_bytes(),
-        dram.interval
-    );
-    let _ = writeln!(o, "| # | op | cycles | MACs | utilisation | DMA stall | timing |\n|---|---|---|---|---|---|---|");
-    let (mut total, mut macs) = (0u64, 0u64);
+    let names = descriptor_names(image);
+    let mut layers = Vec::new();
     for (i, d) in descriptors.iter().enumerate() {
         let op = d.opcode.unwrap_or(Opcode::End);
         if op == Opcode::End {
             continue;
         }
         let t = layer_timing(d, cfg, dram).with_context(|| format!("timing descriptor {i}"))?;
-        let util = t.macs as f64 / (cfg.rows as f64 * cfg.cols as f64 * t.cycles.max(1) as f64);
-        let source = match t.source {
-            TimingSource::Exact => "exact",
-            TimingSource::Estimate => "estimate",
-        };
-        let _ = writeln!(
-            o,
-            "| {i} | {} | {} | {} | {:.1} % | {} | {source} |",
-            op.name(),
-            t.cycles,
-            t.macs,
-            100.0 * util,
-            t.dma_stall_cycles
-        );
-        total += t.cycles;
-        macs += t.macs;
+        layers.push(LayerFact {
+            descriptor: i as u32,
+            name: names.get(i).cloned().unwrap_or_else(|| format!("#{i}")),
+            op: op.name().to_string(),
+            cycles: t.cycles,
+            macs: t.macs,
+            utilization: utilization(t.macs, cfg, t.cycles),
+            stall_cycles: t.dma_stall_cycles,
+            timing: match t.source {
+                TimingSource::Exact => "exact",
+                TimingSource::Estimate => "estimate",
+            }
+            .to_string(),
+        });
     }
-    if total == 0 {
-        bail!("no layer of {} runs on the generated engine", graph.name);
-    }
-    let _ = writeln!(
-        o,
-        "\nEngine layers: {total} cycles, {macs} MACs, utilisation {:.1} %.",
-        100.0 * macs as f64 / (cfg.rows as f64 * cfg.cols as f64 * total as f64)
-    );
-    Ok(o)
+    Ok(layers)
 }
