@@ -117,8 +117,8 @@ fn engine_section(graph: &Graph, cfg: &ArchConfig, dram: &DramTiming) -> Result<
         "\n## Per-layer cycles on the generated engine\n\nDRAM: {} cycles latency, one {}-byte beat every {} cycles. \
          `exact` rows are the RTL's own timing (`arch::timing`, checked cycle for cycle in Verilator); `estimate` rows \
          use the analytic model. The candidates above are ranked by the analytic estimate of the overlapped engine \
-         ENGINE.md describes; the generated v1 units run their phases one after another, so these exact counts are \
-         higher.\n",
+         ENGINE.md describes; the generated v1 units overlap only the k-tiles of a pixel block and run their other \
+         phases one after another, so these exact counts are higher.\n",
         dram.read_latency,
         cfg.dma_bytes(),
         dram.interval
