@@ -227,7 +227,8 @@ mod tests {
         assert_eq!((one.stall_cycles, three.stall_cycles), (11, 11));
         // 1-pixel tiles: tile k's fetch starts at I_{k-1} + 2 and its shifts need T_{k-1} = I_{k-1} + 9.
         let short = block_tiles(&[30, 30], 1, r, c);
-        let period = (2 + 30 + 1).max(4 + 5) + r;
+        // The fetch bound, 2 + 30 + 1 cycles after I_{k-1}, is later than the start bound K + 5 = 9.
+        let period = 2 + 30 + 1 + r;
         assert_eq!(short.cycles - block_tiles(&[30], 1, r, c).cycles, period);
         // The second fetch ends at I_0 + 33, the first tile's last sum is written at
         // I_0 + 4 + 5 + 1 + 9 = D_0, so from D_0 + 1 = I_0 + 20 the fetch stalls.
