@@ -83,7 +83,9 @@ pub fn render(facts: &Facts, targets: &[TargetSummary], sims: &[SimulateSummary]
     let _ = writeln!(
         o,
         "`exact` rows are the RTL's own timing (`arch::timing`, checked cycle for cycle in Verilator); `estimate` \
-         rows use the analytic model.\n"
+         rows use the analytic model. The sizing below ranks candidates by the analytic estimate of the overlapped \
+         engine docs/ENGINE.md describes; the generated v1 units overlap only the k-tiles of a pixel block and run \
+         their other phases one after another, so these exact counts are higher.\n"
     );
     let _ = writeln!(o, "| # | layer | op | cycles | MACs | utilisation | DMA stall | timing |");
     let _ = writeln!(o, "|---|---|---|---|---|---|---|---|");

@@ -1,5 +1,6 @@
-//! Exact cycles of the CONV layer unit (`hdl::blocks::conv::ConvUnit`, v1 sequencing: one
-//! phase after another), from the cycle its `start` is high to the cycle its `done` is high,
+//! Exact cycles of the CONV layer unit (`hdl::blocks::conv::ConvUnit`: phases one after another,
+//! except that the k-tiles of a pixel block overlap), from the cycle its `start` is high to the
+//! cycle its `done` is high,
 //! and the cycles in between with `stall` high, for a DRAM without back-pressure
 //! (`axi_timing`). Checked against Verilator on every co-simulated layer (`hdl/tests/conv_unit.rs`).
 //! `layer_timing` uses it (`TimingSource::Exact`) for every config [`supported`] accepts; the
@@ -9,11 +10,13 @@
 //! n-beat command):
 //! * setup + input load: `max(SETUP + 2 + rd(input), IM2COL_READY)`; all load cycles stall;
 //! * per o-tile of `no` channels: `no + 3 + (rd(params) + 1)`;
-//! * per pixel block of `np` pixels: `3`, plus per k-tile `(rd(tile) + 1) + R + 2 + stream(np)`,
-//!   plus per written beat `B + REQUANT_TO_BEAT + (wr(1) + 2)`;
+//! * per pixel block of `np` pixels: `3`, plus its k-tiles ([`block_tiles`]: the recurrence of
+//!   the overlapped fetch / shift / issue / stream), plus per written beat
+//!   `B + REQUANT_TO_BEAT + (wr(1) + 2)`;
 //! * `2` at the end (the DONE edge and the registered `done`).
 //!
-//! DMA phases (`rd(..) + 1`, `wr(1) + 2` and the load) are the stall cycles.
+//! Stall cycles: the load, the params' `rd(..) + 1`, every `wr(1) + 2`, and the weight fetch
+//! cycles in which no tile is in flight (a block's first tile: all `rd(tile) + 1`).
 
 use crate::axi_timing::{read_cycles, write_cycles, BusWidth, DramTiming, TimingError, Transfer};
 use crate::config::ArchConfig;
@@ -44,10 +47,48 @@ pub struct ConvCycles {
     pub stall_cycles: u64,
 }
 
-/// `ISSUE` edge to the edge leaving `STREAM`: the reader's tile products, 5 stages to the rows,
-/// the array, the accumulate write, the counter check.
-fn stream_cycles(np: u64, rows: u64, cols: u64) -> u64 {
-    np + rows.min(8) + rows + cols + 7
+/// Edges from the reader's issue of a pixel to its row at the array's input.
+const READER_LATENCY: u64 = 5;
+
+/// The k-tiles of one pixel block of `np` pixels, `reads[k]` = `rd(tile k)`: cycles from the
+/// first `WCMD` cycle to the `WB_BEGIN` cycle, and the stall cycles among them. Per tile k
+/// (cycles relative to tile 0's `WCMD`; K = `min(R, 8)` the reader's tile setup):
+/// * `W_k` `WCMD` (`W_0 = 0`, `W_k = I_{k-1} + 2` after `ISSUE` and `KT_NEXT`), the tile
+///   register buffer full at `S_k = W_k + rd_k + 1`;
+/// * shifts from `G_k = max(S_k, T_{k-1})` (the previous tile's first row at the array input
+///   commits its weights; the unit sees it in that cycle), R of them, `ISSUE` at `I_k = G_k + R`;
+/// * the reader issues the tile's first pixel at `P_k = max(I_k + K, P_{k-1} + np)`, its row
+///   reaches the array at `T_k = P_k + 5`, the last pixel's sums are written at
+///   `D_k = T_k + np + R + C + 1` (array latency R + C + 1, accumulate register);
+/// * `WB_BEGIN` at `D_last + 2` (the in-flight count seen empty, the state edge).
+///
+/// A fetch cycle stalls when nothing is in flight: tile 0 throughout, tile k from `D_{k-1} + 1`.
+pub fn block_tiles(reads: &[u64], np: u64, rows: u64, cols: u64) -> ConvCycles {
+    let setup = rows.min(8);
+    let mut w = 0;
+    let mut stall = 0;
+    // The previous tile's T and P.
+    let mut prev: Option<(u64, u64)> = None;
+    for &rd in reads {
+        let s = w + rd + 1;
+        let (g, p_min) = match prev {
+            None => {
+                stall += rd + 1;
+                (s, 0)
+            }
+            Some((t, p)) => {
+                let free = t + np + rows + cols + 2;
+                stall += s.saturating_sub(free.max(w));
+                (s.max(t), p + np)
+            }
+        };
+        let i = g + rows;
+        let p = (i + setup).max(p_min);
+        prev = Some((p + READER_LATENCY, p));
+        w = i + 2;
+    }
+    let end = prev.map_or(0, |(t, _)| t + np + rows + cols + 3);
+    ConvCycles { cycles: end, stall_cycles: stall }
 }
 
 /// Whether `hdl::blocks::conv::ConvUnit::new` builds a unit for `cfg` (its constraints, mirrored
@@ -93,13 +134,15 @@ pub fn conv_cycles(d: &LayerDescriptor, cfg: &ArchConfig, dram: &DramTiming) -> 
             let np = plan.block_pixels(block) as u64;
             cycles += 3;
             let mut ta = first_tile;
+            let mut reads = Vec::with_capacity(ot.k_tiles.len());
             for _ in &ot.k_tiles {
-                let weights = rd(ta, tile_bytes)? + 1;
+                reads.push(rd(ta, tile_bytes)?);
                 ta += tile_bytes;
-                cycles += weights + rows + 2 + stream_cycles(np, rows, cols);
-                stall += weights;
             }
             tile_addr = ta;
+            let tiles = block_tiles(&reads, np, rows, cols);
+            cycles += tiles.cycles;
+            stall += tiles.stall_cycles;
             // The block's masked contiguous write: lead bytes, (np - 1) strides and `no` bytes.
             let first = d.output_addr + (block as u64) * pb * stride + d.out_ch_offset as u64 + o0;
             let span = (np - 1) * stride + no;
@@ -159,15 +202,36 @@ mod tests {
 
     /// Hand count of a 1-pixel FC on a 4x4 unit, DRAM latency 1, interval 1 (read = L + 2 + beats - 1
     /// per single burst, write of one beat = L + 2): load max(20 + 3, 130) = 130; o-tile
-    /// 4 + 4 + rd(8 beats = 10); one block: 3 + k-tile (rd(2 beats) = 4, + 1 + 4 + 2 + 1 + 4 + 4 + 4 + 7)
-    /// + one beat (8 + 12 + 3 + 2); + 2.
+    /// 4 + 4 + rd(8 beats = 10); one block: 3 + k-tile (rd(2 beats) = 4, + 1, shifts 4, K 4,
+    /// reader 5 to the first row, which is the last (np - 1 = 0 more), array 4 + 4 + 1, write 1,
+    /// + 2) + one beat (8 + 12 + 3 + 2); + 2.
     #[test]
     fn one_pixel_fc_by_hand() {
         let mut cfg = ArchConfig::new("t", 4, 4);
         cfg.psum_depth = 16;
         let d = fc_layer(&cfg, 4, 4);
         let t = conv_cycles(&d, &cfg, &DramTiming::new(1, 1).unwrap()).unwrap();
-        assert_eq!(t.cycles, 130 + (4 + 4 + 10) + 3 + (4 + 1 + 4 + 2 + (1 + 4 + 4 + 4 + 7)) + (8 + 12 + 3 + 2) + 2);
+        assert_eq!(t.cycles, 130 + (4 + 4 + 10) + 3 + (4 + 1 + 4 + 4 + 5 + 9 + 1 + 2) + (8 + 12 + 3 + 2) + 2);
         assert_eq!(t.stall_cycles, 130 - SETUP_CYCLES + 11 + 5 + 5);
+    }
+
+    /// Long tiles stream back to back: each later tile costs exactly its `np` pixels (its fetch
+    /// and shift hide behind the previous tile), with no stall; short tiles are paced by the
+    /// fetch + shift (`rd + 1 + R + 2` per tile after the first tile's start).
+    #[test]
+    fn block_tiles_overlap() {
+        let (r, c) = (4, 4);
+        let one = block_tiles(&[10], 200, r, c);
+        let three = block_tiles(&[10, 10, 10], 200, r, c);
+        assert_eq!(three.cycles - one.cycles, 2 * 200);
+        assert_eq!((one.stall_cycles, three.stall_cycles), (11, 11));
+        // 1-pixel tiles: tile k's fetch starts at I_{k-1} + 2 and its shifts need T_{k-1} = I_{k-1} + 9.
+        let short = block_tiles(&[30, 30], 1, r, c);
+        // The fetch bound, 2 + 30 + 1 cycles after I_{k-1}, is later than the start bound K + 5 = 9.
+        let period = 2 + 30 + 1 + r;
+        assert_eq!(short.cycles - block_tiles(&[30], 1, r, c).cycles, period);
+        // The second fetch ends at I_0 + 33, the first tile's last sum is written at
+        // I_0 + 4 + 5 + 1 + 9 = D_0, so from D_0 + 1 = I_0 + 20 the fetch stalls.
+        assert_eq!(short.stall_cycles, 31 + (33 - 20));
     }
 }

@@ -1,6 +1,6 @@
 //! `ConvUnit`: one CONV layer (standard, grouped, depthwise, FC) from `start` to `done`, the
-//! layer-unit interface of units.md. v1 sequencing, strictly one phase after another so that
-//! `arch::timing::conv` is exact:
+//! layer-unit interface of units.md. Sequencing (every overlap is a closed recurrence, so
+//! `arch::timing::conv` is exact):
 //!
 //! 1. `SETUP` (fixed [`SETUP_CYCLES`]): products of the geometry (input bytes, pixels, block
 //!    stride), channels per group by [`Div16`]; the im2col reader's own layer setup starts too.
@@ -11,8 +11,13 @@
 //!    per-column registers.
 //! 4. Per pixel block, per k-tile (ky, kx-run, c-run, arch's `plan_conv` order): `WEIGHTS` reads
 //!    the R x C tile (packer order, row-major) into the tile buffer, `SHIFT` shifts its rows into
-//!    the array bottom row first (R cycles), `ISSUE` gives the reader the tile command, `STREAM`
-//!    accumulates the array's column sums into the psum memories (bias on the first k-tile).
+//!    the array bottom row first (R cycles), `ISSUE` gives the reader the tile command. The
+//!    tiles of a block overlap: the next tile's weights are fetched as soon as this tile is
+//!    issued (the tile buffer is free once its rows are shifted), and shifted as soon as this
+//!    tile's first row enters the array (the array's loading rule), so the reader streams the
+//!    block's tiles back to back whenever a tile has more pixels than its fetch + shift take.
+//!    The accumulator adds each tile's column sums into the psum memories (bias on the block's
+//!    first tile); `STREAM` waits for the block's last sum.
 //! 5. Write-back per block: the `SliceWalker` walks the block's masked contiguous range; each
 //!    strobed slot reads its (pixel, channel) sum, one requant lane turns it into a byte, the
 //!    `BeatPacker` makes beats; each beat is written by its own one-beat DMA command (v1: the
@@ -182,6 +187,12 @@ pub struct ConvUnit<const W: usize, const S: usize, const AW: usize, const PA: u
     acc_v: DFF<Bit>,
     acc_addr: DFF<Bits<PA>>,
     acc_sum: Vec<DFF<Bits<32>>>,
+    acc_first: DFF<Bit>,
+    acc_first_w: DFF<Bit>,
+    // Overlap: tiles issued to the reader and not yet accumulated; the last issued tile's
+    // first row has reached the array (the next tile's rows may be shifted).
+    in_flight: DFF<Bits<16>>,
+    started: DFF<Bit>,
     // Write-back.
     wb_last: DFF<Bit>,
     wb_addr: DFF<Bits<32>>,
@@ -308,6 +319,8 @@ pub struct ConvUnit<const W: usize, const S: usize, const AW: usize, const PA: u
     wr_beat: Signal<Local, Bits<AW>>,
     np_32: Signal<Local, Bits<32>>,
     beat_32: Signal<Local, Bits<32>>,
+    shift_go: Signal<Local, Bit>,
+    acc_tile_end: Signal<Local, Bit>,
     _rows: usize,
     _cols: usize,
 }
@@ -448,6 +461,10 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> ConvUnit<
             acc_v: Default::default(),
             acc_addr: Default::default(),
             acc_sum: (0..cols).map(|_| Default::default()).collect(),
+            acc_first: Default::default(),
+            acc_first_w: Default::default(),
+            in_flight: Default::default(),
+            started: Default::default(),
             wb_last: Default::default(),
             wb_addr: Default::default(),
             rq_v: Default::default(),
@@ -570,6 +587,8 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> ConvUnit<
             wr_beat: Default::default(),
             np_32: Default::default(),
             beat_32: Default::default(),
+            shift_go: Default::default(),
+            acc_tile_end: Default::default(),
             _rows: rows,
             _cols: cols,
         })
@@ -596,9 +615,9 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> ConvUnit<
             ("param_beats", "an o-tile's params are C x 16 bytes, far below 2^24 beats"),
             ("rq_shift", "the Fixed-mode shift is an int8 (ChannelParams::from_stage checks it)"),
             ("y_bits", "the requantised value is clamped to [act_min, act_max], an 8-bit range"),
-            ("reader$ready", "v1 issues a tile only after the previous one drained, when the queue is free"),
-            ("reader$idle", "v1 tracks the tile's end at the accumulator (acc_done)"),
-            ("reader$row_last", "v1 tracks the tile's end at the accumulator (acc_done)"),
+            ("reader$ready", "a tile is issued after the previous one's first row left the reader: the queue is free"),
+            ("reader$idle", "the unit tracks tiles in flight at the accumulator (in_flight)"),
+            ("reader$row_last", "the unit tracks tiles in flight at the accumulator (acc_done)"),
             ("array$tile_start_out", "the accumulator counts pixels; the tag is not needed after the array"),
             ("walker$cmd_beats", "v1 writes each beat with its own one-beat command"),
         ] {
@@ -650,6 +669,10 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> Logic for
             acc_done,
             acc_v,
             acc_addr,
+            acc_first,
+            acc_first_w,
+            in_flight,
+            started,
             wb_last,
             wb_addr,
             rq_v,
@@ -824,18 +847,45 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> Logic for
         self.beat_32.next = bit_cast::<32, 24>(self.beat_idx.q.val());
 
         // ---- Accumulation: the array's sums of pixel `acc_pix`, plus the psum memory's (or
-        // the bias on a block's first k-tile), written back one edge later.
+        // the bias on a block's first k-tile), written back one edge later. Tiles of a block
+        // arrive back to back, each with the block's `np` pixels in order, so the pixel index
+        // wraps at `np` and the first tile's end clears `acc_first` (a tile's pixel p is read at
+        // least R + K + 5 cycles after the previous tile's pixel p was written: no RMW hazard).
         self.read_pix.next = self.acc_pix.q.val();
         if self.state.q.val() >= self.s_wb_begin.val() {
             self.read_pix.next = self.walker.pixel.val();
         }
         self.acc_v.d.next = self.array.valid_out.val();
         self.acc_addr.d.next = bit_cast::<PA, 16>(self.acc_pix.q.val());
+        self.acc_first_w.d.next = self.acc_first.q.val();
         if self.array.valid_out.val() {
-            self.acc_pix.d.next = self.acc_pix.q.val() + self.k1_16.val();
+            if (self.acc_pix.q.val() + self.k1_16.val()) == self.np.q.val() {
+                self.acc_pix.d.next = self.k0_16.val();
+                self.acc_first.d.next = false;
+            } else {
+                self.acc_pix.d.next = self.acc_pix.q.val() + self.k1_16.val();
+            }
         }
+        self.acc_tile_end.next = self.acc_v.q.val() & ((self.acc_done.q.val() + self.k1_16.val()) == self.np.q.val());
         if self.acc_v.q.val() {
             self.acc_done.d.next = self.acc_done.q.val() + self.k1_16.val();
+            if self.acc_tile_end.val() {
+                self.acc_done.d.next = self.k0_16.val();
+            }
+        }
+        // Tiles in flight: + 1 at `ISSUE`, - 1 when a tile's last sum is written.
+        if self.state.q.val() == self.s_issue.val() {
+            if !self.acc_tile_end.val() {
+                self.in_flight.d.next = self.in_flight.q.val() + self.k1_16.val();
+            }
+        } else if self.acc_tile_end.val() {
+            self.in_flight.d.next = self.in_flight.q.val() - self.k1_16.val();
+        }
+        // The last issued tile's first row enters the array (`tile_start`): from this cycle on
+        // the next tile's rows may be shifted (hdl/README.md "Array interface").
+        self.shift_go.next = self.started.q.val() | (self.reader.row_valid.val() & self.reader.row_first.val());
+        if self.reader.row_valid.val() & self.reader.row_first.val() {
+            self.started.d.next = true;
         }
         for c in 0..(self._cols) {
             self.psum_bits[c].next = unsigned_cast(self.array.psum_out[c].val());
@@ -844,7 +894,7 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> Logic for
             self.psum[c].write_address.next = self.acc_addr.q.val();
             self.psum[c].write_enable.next = self.acc_v.q.val();
             self.psum[c].write_data.next = self.psum[c].read_data.val() + self.acc_sum[c].q.val();
-            if self.kt_first.q.val() {
+            if self.acc_first_w.q.val() {
                 self.psum[c].write_data.next = self.params[4 * c].q.val() + self.acc_sum[c].q.val();
             }
         }
@@ -930,6 +980,7 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> Logic for
                 self.div_cg.load.next = true;
                 self.hw.d.next = self.in_h.val() * self.in_w.val();
                 self.ohw.d.next = self.out_h.val() * self.out_w.val();
+                self.in_flight.d.next = self.k0_16.val();
             }
         } else if self.state.q.val() == self.s_setup.val() {
             // SETUP: count 0: hw * c and ohw * n; count 1: bytes and beats; then the dividers.
@@ -1026,10 +1077,16 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> Logic for
             self.ky.d.next = self.k0_8.val();
             self.kx0.d.next = self.k0_8.val();
             self.c0.d.next = self.c_lo.q.val();
+            // Nothing in flight (the previous block drained before its write-back).
+            self.started.d.next = true;
+            self.acc_first.d.next = true;
+            self.acc_pix.d.next = self.k0_16.val();
+            self.acc_done.d.next = self.k0_16.val();
             self.state.d.next = self.s_wcmd.val();
         } else if self.state.q.val() == self.s_wcmd.val() {
-            // WCMD
-            self.stall.next = true;
+            // WCMD: the next tile's weights, fetched while the issued tiles stream; a stall only
+            // once nothing is left in flight.
+            self.stall.next = self.in_flight.q.val() == self.k0_16.val();
             self.rd_cmd_valid.next = true;
             self.rd_cmd_addr.next = self.wt_addr.q.val();
             self.rd_cmd_beats.next = self.k_tile_beats.val();
@@ -1040,21 +1097,26 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> Logic for
             }
         } else if self.state.q.val() == self.s_wdata.val() {
             // WDATA
-            self.stall.next = true;
+            self.stall.next = self.in_flight.q.val() == self.k0_16.val();
             if self.rd_beat_last.val() {
                 self.count.d.next = self.k_rows_m1.val();
                 self.state.d.next = self.s_shift.val();
             }
         } else if self.state.q.val() == self.s_shift.val() {
-            // SHIFT: row `count` (R - 1 down to 0) into the array.
-            self.array.w_shift.next = true;
-            self.count.d.next = self.count.q.val() - self.k1_16.val();
-            if self.count.q.val() == self.k0_16.val() {
-                self.state.d.next = self.s_issue.val();
+            // SHIFT: row `count` (R - 1 down to 0) into the array, once the previous tile has
+            // entered it (its weights are committed).
+            if self.shift_go.val() {
+                self.array.w_shift.next = true;
+                self.count.d.next = self.count.q.val() - self.k1_16.val();
+                if self.count.q.val() == self.k0_16.val() {
+                    self.state.d.next = self.s_issue.val();
+                }
             }
         } else if self.state.q.val() == self.s_issue.val() {
-            // ISSUE: the tile command (the reader is idle: everything before has drained).
+            // ISSUE: the tile command. The reader's queue is free: the previous tile's first row
+            // has left the reader, so that tile was taken from the queue.
             self.reader.start.next = true;
+            self.started.d.next = false;
             self.reader.mode.next = self.k_mode_same.val();
             if self.kt_first.q.val() {
                 self.reader.mode.next = self.k_mode_next.val();
@@ -1062,19 +1124,17 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> Logic for
                     self.reader.mode.next = self.k_mode_restart.val();
                 }
             }
-            self.acc_pix.d.next = self.k0_16.val();
-            self.acc_done.d.next = self.k0_16.val();
-            self.state.d.next = self.s_stream.val();
+            self.state.d.next = self.s_kt_next.val();
         } else if self.state.q.val() == self.s_stream.val() {
-            // STREAM: until the block's last sum is written.
-            if self.acc_done.q.val() == self.np.q.val() {
-                self.state.d.next = self.s_kt_next.val();
+            // STREAM: after the block's last tile, until its last sum is written.
+            if self.in_flight.q.val() == self.k0_16.val() {
+                self.state.d.next = self.s_wb_begin.val();
             }
         } else if self.state.q.val() == self.s_kt_next.val() {
-            // KT_NEXT: c-run, then kx-run, then ky.
+            // KT_NEXT: c-run, then kx-run, then ky; the next tile's fetch starts at once.
             self.kt_first.d.next = false;
             if self.kt_last.val() {
-                self.state.d.next = self.s_wb_begin.val();
+                self.state.d.next = self.s_stream.val();
             } else {
                 self.state.d.next = self.s_wcmd.val();
                 if self.c_next.val() >= self.c_hi.q.val() {
@@ -1161,6 +1221,7 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> Logic for
         }
         if self.reset.val() {
             self.state.d.next = self.s_idle.val();
+            self.in_flight.d.next = self.k0_16.val();
             self.beat_pending.d.next = false;
             self.done_pulse.d.next = false;
             self.err_pulse.d.next = false;
