@@ -6,7 +6,8 @@
 //!   `tools/fixtures/quantize_goldens.py`) bit for bit.
 //! * digits (`$SYSTOLE_FIXTURES/onnx/digits_qdq`, loud SKIP when absent): accuracy of our int8
 //!   model on the 397 test images within 0.5 points of onnxruntime's `quantize_static` model,
-//!   and every scale / zero point compared with onnxruntime's.
+//!   reference logits equal to onnxruntime's for all 397, and every scale / zero point compared
+//!   with onnxruntime's.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -115,15 +116,22 @@ fn digits_accuracy_within_half_a_point_of_onnxruntime() {
     let ours_graph = import_onnx(&q.model, "ours").unwrap();
     let ort_graph = import_onnx(&read(&shared.join("model.onnx")), "ort").unwrap();
     let (ours, theirs) = (Executor::new(&ours_graph).unwrap(), Executor::new(&ort_graph).unwrap());
-    let (mut c_fp32, mut c_ours, mut c_ort) = (0, 0, 0);
+    // onnxruntime's output for our model on every test image (tools/fixtures/quantize_goldens.py).
+    let golden = npy::read_value(&own("quantize/digits/test_outputs.npy")).unwrap();
+    let golden = f32s(&golden);
+    let (mut c_fp32, mut c_ours, mut c_ort, mut differ) = (0, 0, 0, 0);
     for (i, x) in f32s(&xs).chunks_exact(per).enumerate() {
         let label = labels[i] as usize;
         let v = Value::new(sample_shape.clone(), TensorData::F32(x.to_vec()));
-        c_ours += usize::from(argmax(f32s(&ours.run(std::slice::from_ref(&v)).unwrap()[0])) == label);
+        let out = ours.run(std::slice::from_ref(&v)).unwrap().remove(0);
+        let want = &golden[i * 10..(i + 1) * 10];
+        differ += f32s(&out).iter().zip(want).filter(|(a, b)| a.to_bits() != b.to_bits()).count();
+        c_ours += usize::from(argmax(f32s(&out)) == label);
         c_ort += usize::from(argmax(f32s(&theirs.run(&[v]).unwrap()[0])) == label);
         let f = quantize::run_float(&fp32, &FTensor::new(sample_shape.clone(), x.to_vec())).unwrap();
         c_fp32 += usize::from(argmax(&f[0].data) == label);
     }
+    assert_eq!(differ, 0, "{differ} logits of our int8 model differ from onnxruntime's over the test set");
     let n = labels.len() as f64;
     let (a_fp32, a_ours, a_ort) = (c_fp32 as f64 / n, c_ours as f64 / n, c_ort as f64 / n);
     eprintln!("digits accuracy on {n} images: fp32 {a_fp32:.4}, int8 systole quantize {a_ours:.4}, int8 onnxruntime quantize_static {a_ort:.4}");
