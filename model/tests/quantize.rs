@@ -61,7 +61,13 @@ fn assert_matches_goldens(model: &[u8], dir: &Path) -> usize {
         assert_eq!(got.shape, want.shape, "{} output {n}", dir.display());
         let (a, b) = (f32s(&got), f32s(&want));
         let differ = a.iter().zip(b).filter(|(x, y)| x.to_bits() != y.to_bits()).count();
-        assert_eq!(differ, 0, "{} output {n}: {differ} of {} values differ from onnxruntime\n{a:?}\n{b:?}", dir.display(), a.len());
+        assert_eq!(
+            differ,
+            0,
+            "{} output {n}: {differ} of {} values differ from onnxruntime\n{a:?}\n{b:?}",
+            dir.display(),
+            a.len()
+        );
         n += 1;
     }
     assert!(n > 0, "no goldens in {}", dir.display());
@@ -80,7 +86,10 @@ fn own_models_requantize_identically_and_match_onnxruntime() {
         let calib = npy::read_value(&dir.join("calib.npy")).unwrap();
         let q = quantize::quantize_onnx(&fp32, name, &calib, &opts(per_channel)).unwrap();
         let committed = read(&dir.join("model.onnx"));
-        assert!(q.model == committed, "{name}: quantize output changed; regenerate with tools/fixtures/quantize_goldens.py");
+        assert!(
+            q.model == committed,
+            "{name}: quantize output changed; regenerate with tools/fixtures/quantize_goldens.py"
+        );
         let n = assert_matches_goldens(&q.model, &dir);
         eprintln!("{name}: {n} outputs bit-exact with onnxruntime, {} tensors quantized", q.tensors.len());
     }

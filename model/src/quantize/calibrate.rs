@@ -171,12 +171,12 @@ pub fn entropy_range(data: &[f32], bins: usize, quantized_bins: usize) -> (f32, 
             *last += sliced[quantized_bins * merged..].iter().sum::<u64>();
         }
         let mut q = vec![0i64; p.len()];
-        for index in 0..quantized_bins {
+        for (index, &count) in qb.iter().enumerate() {
             let (s, e) = (index * merged, (index + 1) * merged);
             let norm = p[s..e].iter().filter(|&&v| v != 0).count() as u64;
             if norm != 0 {
                 // numpy assigns a float quotient into an int64 array: truncation.
-                let v = (qb[index] as f64 / norm as f64) as i64;
+                let v = (count as f64 / norm as f64) as i64;
                 q[s..e].iter_mut().for_each(|x| *x = v);
             }
         }

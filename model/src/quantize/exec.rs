@@ -45,7 +45,11 @@ pub fn run(g: &FloatGraph, inputs: &[FTensor], observe: &mut dyn FnMut(&str, &FT
             .iter()
             .map(|i| {
                 values.get(i.as_str()).ok_or_else(|| {
-                    QuantizeError::exec(&node.name, &node.op_type, format!("input '{i}' is not computed before this node"))
+                    QuantizeError::exec(
+                        &node.name,
+                        &node.op_type,
+                        format!("input '{i}' is not computed before this node"),
+                    )
                 })
             })
             .collect::<QResult<_>>()?;
@@ -126,7 +130,10 @@ fn run_node(g: &FloatGraph, node: &FloatNode, args: &[&FTensor]) -> QResult<FTen
         FloatOp::Add => {
             let y = args.get(1).copied().ok_or_else(|| err("second input missing".into()))?;
             if x.shape != y.shape {
-                return Err(err(format!("operands of shapes {:?} and {:?} (broadcasting is not supported)", x.shape, y.shape)));
+                return Err(err(format!(
+                    "operands of shapes {:?} and {:?} (broadcasting is not supported)",
+                    x.shape, y.shape
+                )));
             }
             Ok(FTensor::new(x.shape.clone(), x.data.iter().zip(&y.data).map(|(a, b)| a + b).collect()))
         }
@@ -145,7 +152,8 @@ fn run_node(g: &FloatGraph, node: &FloatNode, args: &[&FTensor]) -> QResult<FTen
             let a = if *axis == x.shape.len() as i64 {
                 x.shape.len()
             } else {
-                normalize_axis(*axis, x.shape.len()).ok_or_else(|| err(format!("axis {axis} for rank {}", x.shape.len())))?
+                normalize_axis(*axis, x.shape.len())
+                    .ok_or_else(|| err(format!("axis {axis} for rank {}", x.shape.len())))?
             };
             let outer: usize = x.shape[..a].iter().product();
             let inner: usize = x.shape[a..].iter().product();
@@ -204,11 +212,23 @@ fn dims4(node: &FloatNode, x: &FTensor) -> QResult<[usize; 4]> {
     }
 }
 
-fn out_size(node: &FloatNode, input: usize, k: usize, stride: usize, dil: usize, p0: usize, p1: usize) -> QResult<usize> {
+fn out_size(
+    node: &FloatNode,
+    input: usize,
+    k: usize,
+    stride: usize,
+    dil: usize,
+    p0: usize,
+    p1: usize,
+) -> QResult<usize> {
     let eff = (k - 1) * dil + 1;
     let padded = input + p0 + p1;
     if padded < eff {
-        return Err(QuantizeError::exec(&node.name, &node.op_type, format!("window {eff} larger than padded input {padded}")));
+        return Err(QuantizeError::exec(
+            &node.name,
+            &node.op_type,
+            format!("window {eff} larger than padded input {padded}"),
+        ));
     }
     Ok((padded - eff) / stride + 1)
 }
@@ -284,7 +304,13 @@ fn pool(node: &FloatNode, x: &FTensor, kernel: [usize; 2], kind: PoolKind) -> QR
             for ox in 0..ow {
                 let y0 = (oy * win.stride[0]) as isize - p.top as isize;
                 let x0 = (ox * win.stride[1]) as isize - p.left as isize;
-                let (mut acc, mut count) = (match kind { PoolKind::Max => f32::NEG_INFINITY, _ => 0.0 }, 0usize);
+                let (mut acc, mut count) = (
+                    match kind {
+                        PoolKind::Max => f32::NEG_INFINITY,
+                        _ => 0.0,
+                    },
+                    0usize,
+                );
                 for ky in 0..kernel[0] as isize {
                     for kx in 0..kernel[1] as isize {
                         let (iy, ix) = (y0 + ky, x0 + kx);
@@ -292,7 +318,10 @@ fn pool(node: &FloatNode, x: &FTensor, kernel: [usize; 2], kind: PoolKind) -> QR
                             continue;
                         }
                         let v = src[iy as usize * w + ix as usize];
-                        acc = match kind { PoolKind::Max => acc.max(v), _ => acc + v };
+                        acc = match kind {
+                            PoolKind::Max => acc.max(v),
+                            _ => acc + v,
+                        };
                         count += 1;
                     }
                 }
@@ -347,7 +376,9 @@ pub fn reshape_dims(input: &[usize], target: &[i64]) -> Result<Vec<usize>, Strin
     let mut infer = None;
     for (i, &d) in target.iter().enumerate() {
         match d {
-            0 => out.push(*input.get(i).ok_or(format!("shape {target:?}: dimension {i} copies a missing input dimension"))?),
+            0 => out.push(
+                *input.get(i).ok_or(format!("shape {target:?}: dimension {i} copies a missing input dimension"))?,
+            ),
             -1 if infer.is_none() => {
                 infer = Some(i);
                 out.push(1);
@@ -358,7 +389,7 @@ pub fn reshape_dims(input: &[usize], target: &[i64]) -> Result<Vec<usize>, Strin
     }
     let known: usize = out.iter().product();
     if let Some(i) = infer {
-        if known == 0 || total % known != 0 {
+        if known == 0 || !total.is_multiple_of(known) {
             return Err(format!("cannot reshape {input:?} to {target:?}"));
         }
         out[i] = total / known;

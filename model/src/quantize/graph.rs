@@ -17,22 +17,46 @@ use std::collections::HashMap;
 #[derive(Clone, Debug, PartialEq)]
 pub enum FloatOp {
     /// 2-D convolution; `w` / `b` name float initializers (weights OIHW).
-    Conv { w: String, b: Option<String>, group: usize },
+    Conv {
+        w: String,
+        b: Option<String>,
+        group: usize,
+    },
     /// `Y = A * B' + C` with constant B (`trans_b`: B is `[N, K]`), alpha = beta = 1, no transA.
-    Gemm { w: String, b: Option<String>, trans_b: bool },
+    Gemm {
+        w: String,
+        b: Option<String>,
+        trans_b: bool,
+    },
     /// `Y = A * B` with a constant 2-D B `[K, N]`.
-    MatMul { w: String },
+    MatMul {
+        w: String,
+    },
     Relu,
-    Clip { min: f32, max: f32 },
+    Clip {
+        min: f32,
+        max: f32,
+    },
     /// Elementwise sum of two activations of the same shape.
     Add,
-    Concat { axis: i64 },
-    MaxPool { kernel: [usize; 2] },
-    AveragePool { kernel: [usize; 2], count_include_pad: bool },
+    Concat {
+        axis: i64,
+    },
+    MaxPool {
+        kernel: [usize; 2],
+    },
+    AveragePool {
+        kernel: [usize; 2],
+        count_include_pad: bool,
+    },
     GlobalAveragePool,
-    Flatten { axis: i64 },
+    Flatten {
+        axis: i64,
+    },
     /// Reshape to a constant shape (`0` copies a dimension, `-1` is inferred).
-    Reshape { shape: Vec<i64> },
+    Reshape {
+        shape: Vec<i64>,
+    },
 }
 
 impl FloatOp {
@@ -162,7 +186,8 @@ pub fn parse(bytes: &[u8], name: &str) -> QResult<FloatGraph> {
         g.consts.insert(c.name.clone(), c);
     }
     // Graph inputs that are initializers (old exporters list them) are constants, not inputs.
-    g.inputs = graph.input.iter().filter(|v| !g.consts.contains_key(v.name.as_deref().unwrap_or(""))).cloned().collect();
+    g.inputs =
+        graph.input.iter().filter(|v| !g.consts.contains_key(v.name.as_deref().unwrap_or(""))).cloned().collect();
     if g.inputs.is_empty() {
         return Err(QuantizeError::BadModel("the graph has no (non-constant) input".into()));
     }
@@ -185,19 +210,15 @@ pub fn parse(bytes: &[u8], name: &str) -> QResult<FloatGraph> {
         }
         if node.op() == "Constant" {
             let out = ctx.single_output()?;
-            let value = ctx
-                .tensor("value")?
-                .ok_or_else(|| QuantizeError::unsupported("Constant", &node_name, "only the 'value' attribute is supported"))?;
+            let value = ctx.tensor("value")?.ok_or_else(|| {
+                QuantizeError::unsupported("Constant", &node_name, "only the 'value' attribute is supported")
+            })?;
             g.consts.insert(out.to_string(), ConstTensor { name: out.to_string(), ..value });
             continue;
         }
         let op = parse_op(&ctx, &g)?;
-        let inputs: Vec<String> = node
-            .input
-            .iter()
-            .filter(|i| !i.is_empty() && !g.consts.contains_key(i.as_str()))
-            .cloned()
-            .collect();
+        let inputs: Vec<String> =
+            node.input.iter().filter(|i| !i.is_empty() && !g.consts.contains_key(i.as_str())).cloned().collect();
         let expected = match op {
             FloatOp::Add => 2,
             FloatOp::Concat { .. } => node.input.iter().filter(|i| !i.is_empty()).count().max(1),
@@ -214,7 +235,14 @@ pub fn parse(bytes: &[u8], name: &str) -> QResult<FloatGraph> {
             ));
         }
         let output = ctx.single_output()?.to_string();
-        g.nodes.push(FloatNode { name: node_name, op_type: node.op().to_string(), op, inputs, output, proto: node.clone() });
+        g.nodes.push(FloatNode {
+            name: node_name,
+            op_type: node.op().to_string(),
+            op,
+            inputs,
+            output,
+            proto: node.clone(),
+        });
     }
     Ok(g)
 }
@@ -242,7 +270,11 @@ fn float_init<'g>(ctx: &NodeCtx, g: &'g FloatGraph, i: usize, what: &str) -> QRe
         )
     })?;
     if c.dtype != DType::F32 {
-        return Err(QuantizeError::unsupported(ctx.op(), &ctx.name, format!("{what} '{name}' is {}, not float32", c.dtype)));
+        return Err(QuantizeError::unsupported(
+            ctx.op(),
+            &ctx.name,
+            format!("{what} '{name}' is {}, not float32", c.dtype),
+        ));
     }
     Ok(c)
 }
@@ -250,15 +282,18 @@ fn float_init<'g>(ctx: &NodeCtx, g: &'g FloatGraph, i: usize, what: &str) -> QRe
 fn kernel_of(ctx: &NodeCtx) -> QResult<[usize; 2]> {
     match ctx.ints("kernel_shape")? {
         Some(k) if k.len() == 2 && k.iter().all(|&v| (1..=1 << 16).contains(&v)) => Ok([k[0] as usize, k[1] as usize]),
-        other => Err(QuantizeError::unsupported(ctx.op(), &ctx.name, format!("kernel_shape {other:?} (2-D pools only)"))),
+        other => {
+            Err(QuantizeError::unsupported(ctx.op(), &ctx.name, format!("kernel_shape {other:?} (2-D pools only)")))
+        }
     }
 }
 
 fn scalar_const(ctx: &NodeCtx, g: &FloatGraph, i: usize) -> QResult<Option<f32>> {
     let Some(name) = ctx.input(i) else { return Ok(None) };
-    let c = g.consts.get(name).ok_or_else(|| {
-        QuantizeError::unsupported(ctx.op(), &ctx.name, format!("input '{name}' must be a constant"))
-    })?;
+    let c = g
+        .consts
+        .get(name)
+        .ok_or_else(|| QuantizeError::unsupported(ctx.op(), &ctx.name, format!("input '{name}' must be a constant")))?;
     match c.to_f32().as_deref() {
         Some([v]) => Ok(Some(*v)),
         _ => Err(QuantizeError::unsupported(ctx.op(), &ctx.name, format!("input '{name}' must be one float32 value"))),
@@ -321,7 +356,10 @@ fn parse_op(ctx: &NodeCtx, g: &FloatGraph) -> QResult<FloatOp> {
         }
         "AveragePool" => {
             ctx.expect_int("ceil_mode", 0, "ceil_mode = 1 is not supported")?;
-            FloatOp::AveragePool { kernel: kernel_of(ctx)?, count_include_pad: ctx.int_or("count_include_pad", 0)? != 0 }
+            FloatOp::AveragePool {
+                kernel: kernel_of(ctx)?,
+                count_include_pad: ctx.int_or("count_include_pad", 0)? != 0,
+            }
         }
         "GlobalAveragePool" => FloatOp::GlobalAveragePool,
         "Flatten" => FloatOp::Flatten { axis: ctx.int_or("axis", 1)? },

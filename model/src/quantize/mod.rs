@@ -122,7 +122,9 @@ fn split_samples(g: &graph::FloatGraph, calib: &Value) -> QResult<Vec<Vec<FTenso
         return Err(QuantizeError::CalibNotFinite { sample: index / per, index: index % per, value });
     }
     let fits = |shape: &[usize]| {
-        shape.len() == declared.len() && shape.iter().zip(&declared).all(|(s, d)| d.is_none_or_eq(*s)) && shape.iter().all(|&s| s > 0)
+        shape.len() == declared.len()
+            && shape.iter().zip(&declared).all(|(s, d)| d.is_none_or_eq(*s))
+            && shape.iter().all(|&s| s > 0)
     };
     let (count, sample_shape) = match calib.shape.split_first() {
         Some((&n, rest)) if fits(rest) => (n, rest.to_vec()),

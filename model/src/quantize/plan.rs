@@ -130,8 +130,10 @@ pub fn plan(g: &FloatGraph, per_channel: bool) -> QResult<Plan> {
                     ));
                 }
                 let single = consumers.get(input.as_str()).copied().unwrap_or(0) == 1;
-                let foldable =
-                    single && !graph_outputs.contains(&input) && !graph_inputs.contains(&input) && producer.contains_key(&input);
+                let foldable = single
+                    && !graph_outputs.contains(&input)
+                    && !graph_inputs.contains(&input)
+                    && producer.contains_key(&input);
                 if foldable {
                     let src = producer[&input];
                     outputs[src] = output.clone();

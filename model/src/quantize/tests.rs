@@ -49,7 +49,12 @@ fn init(name: &str, dims: &[i64], v: &[f32]) -> TensorProto {
 }
 
 fn ints(name: &str, v: &[i64]) -> AttributeProto {
-    AttributeProto { name: Some(name.into()), r#type: Some(attribute_type::INTS), ints: v.to_vec(), ..Default::default() }
+    AttributeProto {
+        name: Some(name.into()),
+        r#type: Some(attribute_type::INTS),
+        ints: v.to_vec(),
+        ..Default::default()
+    }
 }
 
 fn node(op: &str, inputs: &[&str], output: &str, attribute: Vec<AttributeProto>) -> NodeProto {
@@ -75,12 +80,17 @@ fn residual_model(extra: Option<NodeProto>) -> Vec<u8> {
         node("Add", &["p", "c2"], "s", vec![]),
         node("Relu", &["s"], "r2", vec![]),
         node("Flatten", &["r2"], "f", vec![]),
-        node("Gemm", &["f", "wf", "bf"], "y", vec![AttributeProto {
-            name: Some("transB".into()),
-            r#type: Some(attribute_type::INT),
-            i: Some(1),
-            ..Default::default()
-        }]),
+        node(
+            "Gemm",
+            &["f", "wf", "bf"],
+            "y",
+            vec![AttributeProto {
+                name: Some("transB".into()),
+                r#type: Some(attribute_type::INT),
+                i: Some(1),
+                ..Default::default()
+            }],
+        ),
     ];
     nodes.extend(extra);
     let graph = GraphProto {
@@ -176,7 +186,10 @@ fn unsupported_operators_are_named() {
     let extra = node("Sigmoid", &["y"], "z", vec![]);
     let model = residual_model(Some(extra));
     let e = quantize_onnx(&model, "m", &calib(2), &Options::default()).unwrap_err();
-    assert!(matches!(&e, QuantizeError::UnsupportedOp { op, node, .. } if op == "Sigmoid" && node == "Sigmoid_z"), "{e}");
+    assert!(
+        matches!(&e, QuantizeError::UnsupportedOp { op, node, .. } if op == "Sigmoid" && node == "Sigmoid_z"),
+        "{e}"
+    );
 }
 
 #[test]

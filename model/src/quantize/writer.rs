@@ -30,6 +30,13 @@ struct QWeight {
     axis: Option<usize>,
 }
 
+/// Quantized bias: int32 values, per-channel (or one) scales, source shape.
+struct QBias {
+    values: Vec<i32>,
+    scales: Vec<f32>,
+    shape: Vec<usize>,
+}
+
 /// Writes the QDQ model; returns the encoded bytes and every quantized tensor's parameters.
 pub fn write(g: &FloatGraph, plan: &Plan, ranges: &Ranges, opts: &Options) -> QResult<(Vec<u8>, Vec<TensorReport>)> {
     let act = opts.activation;
@@ -67,15 +74,19 @@ pub fn write(g: &FloatGraph, plan: &Plan, ranges: &Ranges, opts: &Options) -> QR
     // Weight parameters, then onnxruntime's int32-bias adjustment, then the int8 values.
     let mut weight_scales: HashMap<&str, (Vec<f32>, Option<usize>)> = HashMap::new();
     for w in &plan.weights {
-        let (shape, data) = g.float_const(&w.name).ok_or_else(|| QuantizeError::BadModel(format!("'{}' is not float", w.name)))?;
+        let (shape, data) =
+            g.float_const(&w.name).ok_or_else(|| QuantizeError::BadModel(format!("'{}' is not float", w.name)))?;
         let scales = match w.axis {
-            Some(axis) => channels(shape, data, axis).iter().map(|c| params::weight_params(c, opts.reduce_range).scale).collect(),
+            Some(axis) => {
+                channels(shape, data, axis).iter().map(|c| params::weight_params(c, opts.reduce_range).scale).collect()
+            }
             None => vec![params::weight_params(data, opts.reduce_range).scale],
         };
         weight_scales.insert(&w.name, (scales, w.axis));
     }
     for b in &plan.biases {
-        let (_, bias) = g.float_const(&b.name).ok_or_else(|| QuantizeError::BadModel(format!("'{}' is not float", b.name)))?;
+        let (_, bias) =
+            g.float_const(&b.name).ok_or_else(|| QuantizeError::BadModel(format!("'{}' is not float", b.name)))?;
         // onnxruntime uses the input's own calibrated scale here (not a shared one).
         let in_scale = match act_params.get(b.input.as_str()) {
             Some(p) => p.scale,
@@ -87,7 +98,8 @@ pub fn write(g: &FloatGraph, plan: &Plan, ranges: &Ranges, opts: &Options) -> QR
     }
     let mut qweights: HashMap<&str, QWeight> = HashMap::new();
     for w in &plan.weights {
-        let (shape, data) = g.float_const(&w.name).ok_or_else(|| QuantizeError::BadModel(format!("'{}' is not float", w.name)))?;
+        let (shape, data) =
+            g.float_const(&w.name).ok_or_else(|| QuantizeError::BadModel(format!("'{}' is not float", w.name)))?;
         let (scales, axis) = weight_scales[w.name.as_str()].clone();
         let range = (-128, 127);
         let q: Vec<i8> = match axis {
@@ -102,7 +114,10 @@ pub fn write(g: &FloatGraph, plan: &Plan, ranges: &Ranges, opts: &Options) -> QR
                     })
                     .collect()
             }
-            None => data.iter().map(|&v| params::quantize_value(v, QParams { scale: scales[0], zero_point: 0 }, range) as i8).collect(),
+            None => data
+                .iter()
+                .map(|&v| params::quantize_value(v, QParams { scale: scales[0], zero_point: 0 }, range) as i8)
+                .collect(),
         };
         report.push(TensorReport {
             name: w.name.clone(),
@@ -115,9 +130,10 @@ pub fn write(g: &FloatGraph, plan: &Plan, ranges: &Ranges, opts: &Options) -> QR
     }
 
     // int32 biases with scale f32(s_x * s_w).
-    let mut qbiases: HashMap<&str, (Vec<i32>, Vec<f32>, Vec<usize>)> = HashMap::new();
+    let mut qbiases: HashMap<&str, QBias> = HashMap::new();
     for b in &plan.biases {
-        let (shape, bias) = g.float_const(&b.name).ok_or_else(|| QuantizeError::BadModel(format!("'{}' is not float", b.name)))?;
+        let (shape, bias) =
+            g.float_const(&b.name).ok_or_else(|| QuantizeError::BadModel(format!("'{}' is not float", b.name)))?;
         let in_scale = effective(&b.input)?.scale;
         let w = &qweights[b.weight.as_str()];
         let scales: Vec<f32> = w.scales.iter().map(|&s| params::bias_scale(in_scale, s)).collect();
@@ -130,7 +146,11 @@ pub fn write(g: &FloatGraph, plan: &Plan, ranges: &Ranges, opts: &Options) -> QR
                 scales.len()
             )));
         }
-        let q = bias.iter().enumerate().map(|(i, &v)| params::quantize_bias(v, scales[if scales.len() == 1 { 0 } else { i }])).collect();
+        let q = bias
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| params::quantize_bias(v, scales[if scales.len() == 1 { 0 } else { i }]))
+            .collect();
         report.push(TensorReport {
             name: b.name.clone(),
             kind: TensorKind::Bias,
@@ -138,7 +158,7 @@ pub fn write(g: &FloatGraph, plan: &Plan, ranges: &Ranges, opts: &Options) -> QR
             zero_point: vec![0; scales.len()],
             range: None,
         });
-        qbiases.insert(&b.name, (q, scales, shape.to_vec()));
+        qbiases.insert(&b.name, QBias { values: q, scales, shape: shape.to_vec() });
     }
 
     let mut out = Emitter::new(g);
@@ -147,10 +167,16 @@ pub fn write(g: &FloatGraph, plan: &Plan, ranges: &Ranges, opts: &Options) -> QR
         ActType::Uint8 => data_type::UINT8,
     };
     let graph_outputs: HashSet<String> = g.output_names().into_iter().collect();
-    let dq_out = |t: &str| if graph_outputs.contains(t) { t.to_string() } else { format!("{t}_DequantizeLinear_Output") };
+    let dq_out =
+        |t: &str| if graph_outputs.contains(t) { t.to_string() } else { format!("{t}_DequantizeLinear_Output") };
 
     // Scale / zero-point initializers of every activation with its own parameters.
-    for (name, p) in plan.activations.iter().filter_map(|(n, s)| (*s == ParamSource::Own).then_some(n)).map(|n| (n, act_params[n.as_str()])) {
+    for (name, p) in plan
+        .activations
+        .iter()
+        .filter_map(|(n, s)| (*s == ParamSource::Own).then_some(n))
+        .map(|n| (n, act_params[n.as_str()]))
+    {
         out.init(scalar_f32(&format!("{name}_scale"), p.scale))?;
         out.init(int_tensor(&format!("{name}_zero_point"), act_type, &[], &[p.zero_point]))?;
     }
@@ -179,7 +205,7 @@ pub fn write(g: &FloatGraph, plan: &Plan, ranges: &Ranges, opts: &Options) -> QR
                     out.weight_dq(s, w)?;
                 }
                 inputs.push(format!("{s}_DequantizeLinear_Output"));
-            } else if let Some((q, scales, shape)) = qbiases.get(s.as_str()) {
+            } else if let Some(QBias { values: q, scales, shape }) = qbiases.get(s.as_str()) {
                 if emitted_consts.insert(s.clone()) {
                     out.bias_dq(s, q, scales, shape)?;
                 }
@@ -197,7 +223,11 @@ pub fn write(g: &FloatGraph, plan: &Plan, ranges: &Ranges, opts: &Options) -> QR
         }
         let output = plan.output_of.get(&i).cloned().unwrap_or_else(|| node.output.clone());
         let quantized = plan.is_activation(&output);
-        let written = if quantized && graph_outputs.contains(&output) { format!("{output}_QuantizeLinear_Input") } else { output.clone() };
+        let written = if quantized && graph_outputs.contains(&output) {
+            format!("{output}_QuantizeLinear_Input")
+        } else {
+            output.clone()
+        };
         let mut proto = node.proto.clone();
         proto.input = inputs;
         proto.output = vec![written];
@@ -333,7 +363,13 @@ impl Emitter {
         let dims: Vec<usize> = if w.axis.is_some() { vec![w.scales.len()] } else { vec![] };
         self.init(f32_tensor(&scale, &dims, &w.scales))?;
         self.init(int_tensor(&zp, data_type::INT8, &dims, &vec![0; w.scales.len()]))?;
-        self.node("DequantizeLinear", &format!("{name}_DequantizeLinear"), vec![q, scale, zp], &format!("{name}_DequantizeLinear_Output"), w.axis);
+        self.node(
+            "DequantizeLinear",
+            &format!("{name}_DequantizeLinear"),
+            vec![q, scale, zp],
+            &format!("{name}_DequantizeLinear_Output"),
+            w.axis,
+        );
         Ok(())
     }
 
