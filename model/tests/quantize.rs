@@ -15,7 +15,7 @@ use systole_model::exec::Executor;
 use systole_model::import::onnx::import_onnx;
 use systole_model::ir::{TensorData, Value};
 use systole_model::npy;
-use systole_model::quantize::{self, FTensor, Options, QuantizeError, TensorKind};
+use systole_model::quantize::{self, ActType, FTensor, Method, Options, QuantizeError, TensorKind};
 
 fn shared_digits() -> Option<PathBuf> {
     let dir = std::env::var_os("SYSTOLE_FIXTURES")
@@ -231,5 +231,32 @@ fn errors_name_what_is_wrong() {
     // Truncated files never panic.
     for len in (0..fp32.len()).step_by(997) {
         let _ = quantize::quantize_onnx(&fp32[..len], "m", &calib, &opts(true));
+    }
+}
+
+#[test]
+fn digits_other_options_match_onnxruntime_quantize_static() {
+    let Some(shared) = shared_digits() else { return };
+    let fp32 = read(&shared.join("model_fp32.onnx"));
+    let calib = npy::read_value(&shared.join("calib.npy")).unwrap();
+    let base = opts(true);
+    let cases = [
+        ("ort_percentile.onnx", Options { method: Method::Percentile, ..base.clone() }),
+        ("ort_entropy.onnx", Options { method: Method::Entropy, ..base.clone() }),
+        ("ort_per_tensor.onnx", Options { per_channel: false, ..base.clone() }),
+        ("ort_uint8_reduce_range.onnx", Options { activation: ActType::Uint8, reduce_range: true, ..base.clone() }),
+    ];
+    for (file, o) in cases {
+        let q = quantize::quantize_onnx(&fp32, "digits", &calib, &o).unwrap();
+        // onnxruntime's quantize_static with the same options (tools/fixtures/quantize_goldens.py).
+        let theirs = initializers(&read(&own("quantize/digits").join(file)));
+        let ours = initializers(&q.model);
+        let mut compared = 0;
+        for (name, want) in &theirs {
+            assert_eq!(ours.get(name), Some(want), "{file}: initializer '{name}'");
+            compared += want.len();
+        }
+        assert_eq!(ours.len(), theirs.len(), "{file}: initializer count");
+        eprintln!("digits {file}: all {} initializers ({compared} values) identical to onnxruntime's", theirs.len());
     }
 }
