@@ -136,6 +136,9 @@ enum Command {
         /// The directory `systole generate` wrote.
         dir: PathBuf,
     },
+    /// Post-training quantisation: a float ONNX CNN + calibration data -> an int8 QDQ ONNX model
+    /// (onnxruntime's quantize_static rules; loads in onnxruntime, imports in systole).
+    Quantize(commands::quantize::Args),
     /// Compare two .npy arrays exactly (shape, element type, every element); fails on any difference.
     Compare {
         /// The array under test.
@@ -193,6 +196,7 @@ fn main() -> ExitCode {
         }
         Command::Report { dir } => commands::report::run(&dir),
         Command::Compare { actual, expected } => commands::compare::run(&actual, &expected),
+        Command::Quantize(args) => commands::quantize::run(&args),
         Command::Pack { model, arch, out, dram_base } => commands::pack::run(&model, &arch, &out, dram_base),
         Command::Run { device, image, inputs, outputs, timeout, irq, reset } => {
             commands::run::run(&commands::run::Args {

@@ -2,6 +2,7 @@ pub mod compare;
 pub mod generate;
 pub mod inspect;
 pub mod pack;
+pub mod quantize;
 pub mod reference;
 pub mod report;
 pub mod run;

@@ -33,14 +33,14 @@
 //! on the CPU. The IR computes the exact integer result, which is what onnxruntime gives with
 //! `session.x64quantprecision = 1`, on VNNI / ARM CPUs, or for `reduce_range` (7-bit) weights.
 
-mod attrs;
+pub(crate) mod attrs;
 mod convert;
 mod layout;
-mod ops;
-mod proto;
+pub(crate) mod ops;
+pub(crate) mod proto;
 mod qdq;
 mod qop;
-mod tensor;
+pub(crate) mod tensor;
 
 use crate::error::{ModelError, Result};
 use crate::ir::{DType, Graph, Value};
@@ -88,6 +88,13 @@ pub fn read_tensor_proto(bytes: &[u8]) -> Result<(String, DType, Value)> {
     let t = proto::TensorProto::decode(bytes).map_err(|e| ModelError::malformed("onnx", e.to_string()))?;
     let c = tensor::decode_tensor(&t)?;
     Ok((c.name.clone(), c.dtype, c.to_value()))
+}
+
+/// Decodes every initializer of a serialized model (name and value; 4-bit values unpacked).
+pub fn read_initializers(bytes: &[u8]) -> Result<Vec<(String, Value)>> {
+    let model = proto::ModelProto::decode(bytes).map_err(|e| ModelError::malformed("onnx", e.to_string()))?;
+    let graph = model.graph.as_ref().ok_or_else(|| ModelError::malformed("onnx", "the model has no graph"))?;
+    graph.initializer.iter().map(|t| tensor::decode_tensor(t).map(|c| (c.name.clone(), c.to_value()))).collect()
 }
 
 #[cfg(test)]

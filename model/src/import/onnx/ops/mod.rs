@@ -62,43 +62,47 @@ fn pair(ctx: &NodeCtx, name: &str, default: [usize; 2], min: i64) -> Result<[usi
     }
 }
 
-impl<'m> Converter<'m> {
-    /// Window geometry from `strides`, `dilations`, `pads`, `auto_pad` for an input of spatial
-    /// size `hw` and a kernel of `kernel`.
-    pub fn window(&self, ctx: &NodeCtx, hw: [usize; 2], kernel: [usize; 2], allow_dilation: bool) -> Result<Window> {
-        let stride = pair(ctx, "strides", [1, 1], 1)?;
-        let dilation = pair(ctx, "dilations", [1, 1], 1)?;
-        if !allow_dilation && dilation != [1, 1] {
-            return Err(ctx.unsupported(format!("dilations {dilation:?} on a pool")));
-        }
-        if kernel.iter().any(|&k| k == 0 || k as i64 > MAX_ATTR) {
-            return Err(ctx.unsupported(format!("kernel {kernel:?}")));
-        }
-        let auto_pad = ctx.string("auto_pad")?.unwrap_or_default();
-        let padding = match auto_pad.as_str() {
-            "" | "NOTSET" => match ctx.ints("pads")? {
-                None => Padding2d::default(),
-                Some(p) if p.len() == 4 && p.iter().all(|&x| (0..=MAX_ATTR).contains(&x)) => {
-                    // ONNX order: [x1_begin, x2_begin, x1_end, x2_end] = [top, left, bottom, right].
-                    Padding2d { top: p[0] as usize, left: p[1] as usize, bottom: p[2] as usize, right: p[3] as usize }
-                }
-                Some(p) => return Err(ctx.unsupported(format!("pads = {p:?} (4 non-negative values expected)"))),
-            },
-            "VALID" => Padding2d::default(),
-            "SAME_UPPER" | "SAME_LOWER" => {
-                // Same total as TFLite SAME; SAME_UPPER puts the odd extra pixel at the end,
-                // SAME_LOWER at the beginning.
-                let (t, b) = Padding2d::same_1d(hw[0], kernel[0], stride[0], dilation[0]);
-                let (l, r) = Padding2d::same_1d(hw[1], kernel[1], stride[1], dilation[1]);
-                if auto_pad == "SAME_UPPER" {
-                    Padding2d { top: t, left: l, bottom: b, right: r }
-                } else {
-                    Padding2d { top: b, left: r, bottom: t, right: l }
-                }
+/// Window geometry from `strides`, `dilations`, `pads`, `auto_pad` for an input of spatial
+/// size `hw` and a kernel of `kernel` (shared with the float executor of `crate::quantize`).
+pub(crate) fn window(ctx: &NodeCtx, hw: [usize; 2], kernel: [usize; 2], allow_dilation: bool) -> Result<Window> {
+    let stride = pair(ctx, "strides", [1, 1], 1)?;
+    let dilation = pair(ctx, "dilations", [1, 1], 1)?;
+    if !allow_dilation && dilation != [1, 1] {
+        return Err(ctx.unsupported(format!("dilations {dilation:?} on a pool")));
+    }
+    if kernel.iter().any(|&k| k == 0 || k as i64 > MAX_ATTR) {
+        return Err(ctx.unsupported(format!("kernel {kernel:?}")));
+    }
+    let auto_pad = ctx.string("auto_pad")?.unwrap_or_default();
+    let padding = match auto_pad.as_str() {
+        "" | "NOTSET" => match ctx.ints("pads")? {
+            None => Padding2d::default(),
+            Some(p) if p.len() == 4 && p.iter().all(|&x| (0..=MAX_ATTR).contains(&x)) => {
+                // ONNX order: [x1_begin, x2_begin, x1_end, x2_end] = [top, left, bottom, right].
+                Padding2d { top: p[0] as usize, left: p[1] as usize, bottom: p[2] as usize, right: p[3] as usize }
             }
-            other => return Err(ctx.unsupported(format!("auto_pad = {other:?}"))),
-        };
-        Ok(Window { stride, dilation, padding })
+            Some(p) => return Err(ctx.unsupported(format!("pads = {p:?} (4 non-negative values expected)"))),
+        },
+        "VALID" => Padding2d::default(),
+        "SAME_UPPER" | "SAME_LOWER" => {
+            // Same total as TFLite SAME; SAME_UPPER puts the odd extra pixel at the end,
+            // SAME_LOWER at the beginning.
+            let (t, b) = Padding2d::same_1d(hw[0], kernel[0], stride[0], dilation[0]);
+            let (l, r) = Padding2d::same_1d(hw[1], kernel[1], stride[1], dilation[1]);
+            if auto_pad == "SAME_UPPER" {
+                Padding2d { top: t, left: l, bottom: b, right: r }
+            } else {
+                Padding2d { top: b, left: r, bottom: t, right: l }
+            }
+        }
+        other => return Err(ctx.unsupported(format!("auto_pad = {other:?}"))),
+    };
+    Ok(Window { stride, dilation, padding })
+}
+
+impl<'m> Converter<'m> {
+    pub fn window(&self, ctx: &NodeCtx, hw: [usize; 2], kernel: [usize; 2], allow_dilation: bool) -> Result<Window> {
+        window(ctx, hw, kernel, allow_dilation)
     }
 
     /// Spatial size [H, W] of an NHWC IR tensor.
