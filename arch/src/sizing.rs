@@ -66,6 +66,9 @@ pub struct SizingOptions {
     /// Post-op units the generator can build: layers needing another unit are sized as host
     /// layers (and the chosen config does not claim the unit).
     pub post_ops_available: PostOps,
+    /// Of those, the ops whose onnxruntime float mode (ADD, AVG_POOL, GLOBAL_AVG_POOL of an
+    /// onnxruntime model) the generator builds; MAX_POOL has no requant and needs no float mode.
+    pub post_ops_float: PostOps,
 }
 
 impl Default for SizingOptions {
@@ -77,6 +80,7 @@ impl Default for SizingOptions {
             dram: None,
             alternatives: 3,
             post_ops_available: PostOps { add: true, avg_pool: true, max_pool: true, global_avg_pool: true },
+            post_ops_float: PostOps { add: true, avg_pool: true, max_pool: true, global_avg_pool: true },
         }
     }
 }
@@ -238,9 +242,20 @@ fn act_bytes_needed(work: &[LayerWork]) -> u64 {
         .unwrap_or(0)
 }
 
-/// Marks post-op layers whose unit is not `available` as host layers.
-fn restrict_to_units(work: &mut [LayerWork], available: &PostOps) {
+/// Marks post-op layers whose unit is not `available` as host layers; for an onnxruntime model,
+/// also the requantising post ops (ADD, average pools: float mode) not in `float`.
+fn restrict_to_units(work: &mut [LayerWork], available: &PostOps, float: &PostOps, numerics: Numerics) {
+    let float_mode = numerics == Numerics::Onnxruntime;
     for l in work.iter_mut().filter(|l| l.placement == Placement::Engine) {
+        let has_float = match &l.work {
+            Work::Add { .. } => float.add,
+            Work::Pool { max: false, .. } => float.avg_pool,
+            Work::GlobalAvgPool { .. } => float.global_avg_pool,
+            Work::Pool { max: true, .. } | Work::Conv { .. } | Work::None => true,
+        };
+        if float_mode && !has_float {
+            l.placement = Placement::Host;
+        }
         let has_unit = match &l.work {
             Work::Add { .. } => available.add,
             Work::Pool { max: true, .. } => available.max_pool,
@@ -257,7 +272,7 @@ fn restrict_to_units(work: &mut [LayerWork], available: &PostOps) {
 /// Sizes an engine for `graph` under `budget`.
 pub fn size_model(graph: &Graph, budget: &Budget, opts: &SizingOptions) -> Result<SizingReport, SizingError> {
     let mut work = layers(graph)?;
-    restrict_to_units(&mut work, &opts.post_ops_available);
+    restrict_to_units(&mut work, &opts.post_ops_available, &opts.post_ops_float, graph.numerics);
     if !work.iter().any(|l| l.placement == Placement::Engine) {
         return Err(SizingError::NoEngineLayers);
     }
@@ -480,9 +495,33 @@ mod unit_tests {
             layer(Work::None),
         ];
         let only_gap = PostOps { global_avg_pool: true, ..PostOps::default() };
-        restrict_to_units(&mut work, &only_gap);
+        restrict_to_units(&mut work, &only_gap, &only_gap, Numerics::Tflite);
         let placements: Vec<Placement> = work.iter().map(|l| l.placement).collect();
         assert_eq!(placements, [Placement::Host, Placement::Engine, Placement::Engine]);
         assert_eq!(post_ops_needed(&work), only_gap);
+    }
+
+    /// An onnxruntime model's ADD / average pools requantise in float mode: without that mode
+    /// they are host layers, MAX_POOL (no requant) stays on the engine; a TFLite model keeps all.
+    #[test]
+    fn float_mode_post_ops_need_their_float_unit() {
+        let layer = |work| LayerWork { name: "l".into(), op: "x", placement: Placement::Engine, work, macs: 0 };
+        let g = crate::plan::ConvGeometry::fully_connected(1, 2, 2);
+        let work = || {
+            vec![
+                layer(Work::Add { pixels: 4, channels: 4 }),
+                layer(Work::Pool { geometry: g.clone(), max: false }),
+                layer(Work::Pool { geometry: g.clone(), max: true }),
+                layer(Work::GlobalAvgPool { pixels: 4, channels: 4 }),
+            ]
+        };
+        let all = PostOps { add: true, avg_pool: true, max_pool: true, global_avg_pool: true };
+        let (e, h) = (Placement::Engine, Placement::Host);
+        for (numerics, want) in [(Numerics::Onnxruntime, [h, h, e, h]), (Numerics::Tflite, [e, e, e, e])] {
+            let mut w = work();
+            restrict_to_units(&mut w, &all, &PostOps::default(), numerics);
+            let got: Vec<Placement> = w.iter().map(|l| l.placement).collect();
+            assert_eq!(got, want, "{numerics:?}");
+        }
     }
 }

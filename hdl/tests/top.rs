@@ -1,6 +1,6 @@
-//! The engine top (register file + sequencer + DMA arbiter + DMA), checked through the register
-//! protocol a driver uses: `RtlDevice` (a persistent Verilator process of the whole top with a
-//! C++ AXI4 DRAM slave) behind `systole_host::Device`. Every cycle count is compared with
+//! The engine top (register file + sequencer + DMA arbiter + DMA + CONV and post-op units),
+//! checked through the register protocol a driver uses: `RtlDevice` (a persistent Verilator
+//! process of the whole top with a C++ AXI4 DRAM slave) behind `systole_host::Device`. Every cycle count is compared with
 //! `systole_arch::timing::seq` (zero tolerance), every error code with `sequencer_check`.
 
 mod common;
@@ -23,17 +23,56 @@ fn top_lints_and_synthesises() {
         return;
     }
     for bits in [64, 512] {
-        let cfg = config(&format!("seqtop{bits}"), bits);
+        // Every post-op unit on: the sequencer starts it for all four ops.
+        let post_ops = systole_hdl::blocks::top::generator_post_ops();
+        let cfg = ArchConfig { post_ops, ..config(&format!("seqtop{bits}"), bits) };
         let design = emit_top(&cfg).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(design.top, cfg.name);
         let dir = common::scratch().join("designs").join(format!("{}-{}", cfg.name, std::process::id()));
         let path = design.write_to(&dir).unwrap_or_else(|e| panic!("{e}"));
-        // Zero warnings, CONV unit included (its waivers are routed to the modules declaring them).
+        // Zero warnings, both units included (their waivers are routed to the modules declaring
+        // them).
         check::lint(&path, &design.top).unwrap_or_else(|e| panic!("{e}"));
         if bits == 64 {
             check::synth(&path, &design.top, check::SynthTarget::Generic).unwrap_or_else(|e| panic!("{e}"));
         }
     }
+}
+
+/// Xilinx 7-series resources of the whole engine top at 16 x 16 (W = 64, PB 256, 16 KB
+/// activation buffer, every post-op unit): Yosys `synth_xilinx`, out of context, no latches.
+/// Long (about half an hour on the shared cores), so `#[ignore]`d:
+/// `cargo test -p systole-hdl --test top -- --ignored --nocapture top_16x16`.
+#[test]
+#[ignore]
+fn top_16x16_xilinx_resources() {
+    if !check::tools_or_skip(&["yosys"], "engine top resources") {
+        return;
+    }
+    let post_ops = systole_hdl::blocks::top::generator_post_ops();
+    let cfg = ArchConfig { act_buffer_bytes: 16384, post_ops, ..ArchConfig::new("top16", 16, 16) };
+    let design = emit_top(&cfg).unwrap_or_else(|e| panic!("{e}"));
+    let dir = common::scratch().join("designs").join(format!("{}-{}", cfg.name, std::process::id()));
+    let path = design.write_to(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let started = std::time::Instant::now();
+    let r = common::synth_xilinx_with_brams(&path, &design.top);
+    let bram: u64 = r.cells.iter().filter(|(k, _)| k.starts_with("RAMB")).map(|(_, n)| n).sum();
+    let pes = (cfg.rows * cfg.cols) as f64;
+    println!(
+        "{}: LUT {} FF {} SRL {} DSP {} BRAM {bram} CARRY4 {} ({:.0?}); per PE: LUT {:.1} FF {:.1} DSP {:.2} (cells {:?})",
+        design.top,
+        r.luts(),
+        r.ffs(),
+        r.srls(),
+        r.dsps(),
+        r.carries(),
+        started.elapsed(),
+        r.luts() as f64 / pes,
+        r.ffs() as f64 / pes,
+        r.dsps() as f64 / pes,
+        r.cells
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -284,12 +323,13 @@ mod rtl {
     }
 }
 
-/// A real model's engine runs on the RTL (`sim:rtl`): resnet_tiny packed for a conv-only engine
-/// (no post-op units: ADD falls to the host), every engine run through `RtlDevice` by the
-/// register protocol, host steps by the functional model. Outputs equal the functional model's
-/// byte for byte; every layer's perf record and every run's BUSY_CYCLES equal `arch::timing`.
+/// Real models' engine runs on the RTL (`sim:rtl`), packed for one engine with every post-op
+/// unit (ADD, MAX_POOL, AVG_POOL, GLOBAL_AVG_POOL on the engine): every engine run through
+/// `RtlDevice` by the register protocol, host steps by the host driver / functional model.
+/// Outputs equal the committed tflite-micro goldens byte for byte; every layer's perf record and
+/// every run's BUSY_CYCLES equal `arch::timing` and the cycle model's. All tests here share one
+/// design (one cached Verilator build per cache).
 mod model_run {
-    use super::config;
     use crate::common;
     use std::path::PathBuf;
     use std::time::Duration;
@@ -298,11 +338,11 @@ mod model_run {
     use systole_arch::regmap::{self, ErrorCode};
     use systole_arch::timing::{program_timing_at, LayerTiming, TimingSource};
     use systole_arch::{ArchConfig, LayerDescriptor, Opcode};
-    use systole_hdl::blocks::top::emit_top;
+    use systole_hdl::blocks::top::{emit_top, generator_post_ops};
     use systole_hdl::check;
     use systole_hdl::cosim::{RtlDevice, RtlOptions};
-    use systole_host::{pack, Device, PackOptions};
-    use systole_model::ir::Value;
+    use systole_host::{pack, Device, Image, PackOptions};
+    use systole_model::ir::{Graph, Value};
     use systole_sim::functional::Dram;
     use systole_sim::{EngineModel, FunctionalModel, LayerStats, RunFailure, RunStats};
 
@@ -310,8 +350,42 @@ mod model_run {
         DramTiming { read_latency: 5, write_latency: 3, interval: 1 }
     }
 
-    /// Both tests here simulate the same design: the first to start builds it into the cache,
-    /// the other waits and reuses it (two concurrent Verilator builds of one cache entry race).
+    /// The one engine of these tests: 4 x 4, 64-bit DMA, every post-op unit, the 16 KB
+    /// activation buffer (the largest post-op input of the models below: 32 x 32 x 8 bytes).
+    fn engine() -> ArchConfig {
+        ArchConfig {
+            dma_data_bits: 64,
+            act_buffer_bytes: 16384,
+            post_ops: generator_post_ops(),
+            ..ArchConfig::new("post_rtl", 4, 4)
+        }
+    }
+
+    fn fixture(name: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/tflite").join(name)
+    }
+
+    /// The model, its image for [`engine`], the DRAM size, the first input and its committed
+    /// golden (tflite-micro's output).
+    fn load(name: &str) -> (Graph, Image, u64, Value, Value) {
+        let dir = fixture(name);
+        let graph = systole_model::load::load_model(&dir.join("model.tflite")).unwrap_or_else(|e| panic!("{e}"));
+        let image = pack(&graph, &engine(), PackOptions::default()).unwrap_or_else(|e| panic!("pack {name}: {e}"));
+        let layout = image.plan.dram.clone();
+        let mem = (layout.base + layout.size).next_power_of_two().max(1 << 16);
+        let input = systole_model::npy::read_value(&dir.join("input_000.npy")).unwrap_or_else(|e| panic!("{e}"));
+        let golden = systole_model::npy::read_value(&dir.join("output_000.npy")).unwrap_or_else(|e| panic!("{e}"));
+        (graph, image, mem, input, golden)
+    }
+
+    /// The engine's opcodes in `image`, in program order (END left out).
+    fn engine_ops(image: &Image) -> Vec<Opcode> {
+        let descs = image.descriptors().unwrap_or_else(|e| panic!("{e}"));
+        descs.iter().filter_map(|d| d.opcode).filter(|&o| o != Opcode::End).collect()
+    }
+
+    /// All tests here simulate the same design: the first to start builds it into the cache,
+    /// the others wait and reuse it (two concurrent Verilator builds of one cache entry race).
     static SAME_DESIGN: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
     fn start_rtl(cfg: &ArchConfig, mem: u64) -> RtlDevice {
@@ -388,19 +462,21 @@ mod model_run {
         }
     }
 
+    /// resnet_tiny (three residual ADDs, a GLOBAL_AVG_POOL): every ADD and the pool run on the
+    /// post-op unit, every layer's perf record is `arch::timing`'s exact count, and the output
+    /// equals the functional model's and the committed golden.
     #[test]
     fn resnet_tiny_on_the_rtl_equals_the_functional_model_and_the_timing() {
         if !check::tools_or_skip(&["verilator"], "resnet_tiny on the RTL") {
             return;
         }
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/tflite/resnet_tiny");
-        let graph = systole_model::load::load_model(&dir.join("model.tflite")).unwrap_or_else(|e| panic!("{e}"));
-        let cfg: ArchConfig = config("resnet_tiny_rtl", 64);
-        let image = pack(&graph, &cfg, PackOptions::default()).unwrap_or_else(|e| panic!("pack: {e}"));
+        let cfg = engine();
+        let (_, image, mem, input, golden) = load("resnet_tiny");
+        let ops = engine_ops(&image);
+        assert!(ops.contains(&Opcode::Add), "resnet_tiny's ADDs are not on the engine: {ops:?}");
+        assert!(ops.contains(&Opcode::GlobalAvgPool), "resnet_tiny's pool is not on the engine: {ops:?}");
         let layout = image.plan.dram.clone();
-        let mem = (layout.base + layout.size).next_power_of_two().max(1 << 16);
         let model = FunctionalModel::new(image, &cfg, mem).unwrap_or_else(|e| panic!("{e}"));
-        let input: Value = systole_model::npy::read_value(&dir.join("input_000.npy")).unwrap_or_else(|e| panic!("{e}"));
         let want = model.run(std::slice::from_ref(&input)).unwrap_or_else(|e| panic!("functional: {e}"));
 
         let dev = start_rtl(&cfg, mem);
@@ -410,8 +486,10 @@ mod model_run {
         for (i, (g, w)) in got.outputs.iter().zip(&want).enumerate() {
             assert_eq!(g.data, w.data, "output {i} differs between the RTL and the functional model");
         }
+        assert_eq!(got.outputs[0].data, golden.data, "output 0 differs from tflite-micro's golden");
         assert!(!engine.runs.is_empty(), "no engine run");
         let mut layers = 0;
+        let mut post = 0;
         for (base, descs, stats) in &engine.runs {
             let want = program_timing_at(*base, descs, &cfg, &dram()).unwrap_or_else(|e| panic!("{e}"));
             for (i, (l, t)) in stats.layers.iter().zip(&want.layers).enumerate() {
@@ -422,61 +500,83 @@ mod model_run {
                     "run at {base:#x} layer {i} ({:?}): perf record vs arch::timing",
                     l.opcode
                 );
+                post += usize::from(l.opcode != Opcode::Conv);
             }
             assert_eq!(stats.busy_cycles, want.busy_cycles, "run at {base:#x}: BUSY_CYCLES");
             assert_eq!(stats.dma_stall_cycles, want.dma_stall_cycles, "run at {base:#x}: DMA_STALL_CYCLES");
             layers += stats.layers.len();
         }
-        eprintln!("resnet_tiny on the RTL: {} engine runs, {layers} layers, all cycle counts exact", engine.runs.len());
+        assert_eq!(post, ops.iter().filter(|&&o| o != Opcode::Conv).count(), "post-op layers run");
+        eprintln!(
+            "resnet_tiny on the RTL: {} engine runs, {layers} layers ({post} post-op), all cycle counts exact",
+            engine.runs.len()
+        );
         let (n, first) = engine.dev.violations().unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(n, 0, "AXI violations: {first}");
     }
 
-    /// One driver, three engines: the host driver (`systole run` / `systole simulate`) runs
-    /// resnet_tiny on the RTL (`RtlDevice`, the same cached build as above) and on the cycle model
-    /// (`SimDevice<CycleModel>`) with the same DRAM timing: outputs equal the reference
+    /// One driver, two engines: the host driver (`systole run` / `systole simulate`) runs `name`
+    /// on the RTL (`RtlDevice`, the shared build) and on the cycle model (`SimDevice<CycleModel>`)
+    /// with the same DRAM timing: outputs equal the committed golden and the reference
     /// executor's, and every layer's performance record (cycles, DMA stall) and every run's
-    /// BUSY_CYCLES are identical between the two engines.
-    #[test]
-    fn one_driver_runs_resnet_tiny_on_the_rtl_and_the_cycle_model_alike() {
+    /// BUSY_CYCLES are identical between the two engines. Returns the engine's opcodes.
+    fn driver_on_rtl_and_cycle_model(name: &str) -> Vec<Opcode> {
         use systole_host::driver::{Driver, RunOptions, Wait};
         use systole_sim::{CycleModel, SimDevice};
-        if !check::tools_or_skip(&["verilator"], "driver on the RTL") {
-            return;
-        }
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/tflite/resnet_tiny");
-        let graph = systole_model::load::load_model(&dir.join("model.tflite")).unwrap_or_else(|e| panic!("{e}"));
-        let cfg: ArchConfig = config("resnet_tiny_rtl", 64);
-        let image = pack(&graph, &cfg, PackOptions::default()).unwrap_or_else(|e| panic!("pack: {e}"));
-        let layout = image.plan.dram.clone();
-        let mem = (layout.base + layout.size).next_power_of_two().max(1 << 16);
-        let input: Value = systole_model::npy::read_value(&dir.join("input_000.npy")).unwrap_or_else(|e| panic!("{e}"));
+        let cfg = engine();
+        let (graph, image, mem, input, golden) = load(name);
+        let ops = engine_ops(&image);
         let reference = systole_model::exec::Executor::new(&graph)
             .and_then(|x| x.run(std::slice::from_ref(&input)))
             .unwrap_or_else(|e| panic!("reference: {e}"));
+        assert_eq!(reference[0].data, golden.data, "{name}: the reference executor vs the golden");
         let opts = RunOptions { timeout: Duration::from_secs(600), wait: Wait::Irq, ..RunOptions::default() };
 
         let rtl = start_rtl(&cfg, mem);
         let mut drv = Driver::open(rtl, image.clone(), opts).unwrap_or_else(|e| panic!("open rtl: {e}"));
-        let on_rtl = drv.run(std::slice::from_ref(&input)).unwrap_or_else(|e| panic!("rtl: {e}"));
+        let on_rtl = drv.run(std::slice::from_ref(&input)).unwrap_or_else(|e| panic!("{name} on the rtl: {e}"));
 
         let model = CycleModel::new(&cfg, dram()).unwrap_or_else(|e| panic!("{e}"));
         let sim = SimDevice::new(model, &cfg, 0, mem).unwrap_or_else(|e| panic!("{e}"));
         let mut drv = Driver::open(sim, image, opts).unwrap_or_else(|e| panic!("open cycle model: {e}"));
-        let on_model = drv.run(std::slice::from_ref(&input)).unwrap_or_else(|e| panic!("cycle model: {e}"));
+        let on_model = drv.run(std::slice::from_ref(&input)).unwrap_or_else(|e| panic!("{name} on the model: {e}"));
 
         for (engine, run) in [("rtl", &on_rtl), ("cycle model", &on_model)] {
             assert_eq!(run.outputs.len(), reference.len());
             for (i, (g, w)) in run.outputs.iter().zip(&reference).enumerate() {
-                assert_eq!(g.data, w.data, "output {i}: {engine} vs the reference executor");
+                assert_eq!(g.data, w.data, "{name} output {i}: {engine} vs the reference executor");
             }
+            assert_eq!(run.outputs[0].data, golden.data, "{name}: {engine} vs tflite-micro's golden");
         }
         assert_eq!(on_rtl.runs.len(), on_model.runs.len());
         for (r, m) in on_rtl.runs.iter().zip(&on_model.runs) {
-            assert_eq!(r.busy_cycles, m.busy_cycles, "run at descriptor {}: BUSY_CYCLES", r.first);
+            assert_eq!(r.busy_cycles, m.busy_cycles, "{name}: run at descriptor {}: BUSY_CYCLES", r.first);
             let perf =
                 |x: &systole_host::driver::RunRecord| x.layers.iter().map(|l| (l.index, l.perf)).collect::<Vec<_>>();
-            assert_eq!(perf(r), perf(m), "run at descriptor {}: per-layer perf records", r.first);
+            assert_eq!(perf(r), perf(m), "{name}: run at descriptor {}: per-layer perf records", r.first);
         }
+        let layers: usize = on_rtl.runs.iter().map(|r| r.layers.len()).sum();
+        assert_eq!(layers, ops.len(), "{name}: every engine layer has a perf record");
+        ops
+    }
+
+    #[test]
+    fn one_driver_runs_resnet_tiny_on_the_rtl_and_the_cycle_model_alike() {
+        if !check::tools_or_skip(&["verilator"], "driver on the RTL") {
+            return;
+        }
+        let ops = driver_on_rtl_and_cycle_model("resnet_tiny");
+        assert!(ops.contains(&Opcode::Add) && ops.contains(&Opcode::GlobalAvgPool), "{ops:?}");
+    }
+
+    /// mobilenet_tiny's pooling runs on the post-op unit as well.
+    #[test]
+    fn one_driver_runs_mobilenet_tiny_on_the_rtl_and_the_cycle_model_alike() {
+        if !check::tools_or_skip(&["verilator"], "driver on the RTL") {
+            return;
+        }
+        let ops = driver_on_rtl_and_cycle_model("mobilenet_tiny");
+        let pools = [Opcode::AvgPool, Opcode::MaxPool, Opcode::GlobalAvgPool];
+        assert!(ops.iter().any(|o| pools.contains(o)), "no pool on the engine: {ops:?}");
     }
 }

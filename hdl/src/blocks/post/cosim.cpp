@@ -1,291 +1,31 @@
 // Co-simulation harness of the post-op unit (systole-hdl, blocks/post/cosim.rs builds it).
 //
-// The DUT is `blocks::post::PostTop` (PostUnit on a Dma). This file plays the DRAM (a copy of
-// blocks/dma/cosim.cpp's slave, which mirrors `axi_timing::dram::DramModel`, extended with byte
-// strobes: only strobed bytes are written) and the sequencer's side of the unit: descriptor
-// fields held from reset, one `start` pulse, then it waits for `done` or `error`.
+// The DUT is `blocks::post::PostTop` (PostUnit on a Dma). This file plays the sequencer's side of
+// the unit: descriptor fields held from reset, one `start` pulse, then it waits for `done` or
+// `error`. The DRAM is the DMA harness's slave (`dma_cosim.cpp` = blocks/dma/cosim.cpp, included
+// without its `main`, as hdl/src/cosim/harness.cpp does): the line-by-line copy of
+// `axi_timing::dram::DramModel`, byte strobes included (only strobed bytes are written).
 //
 // usage: sim CONFIG MEM_IN MEM_OUT EVENTS_OUT
 // CONFIG: `key value` lines (DRAM timing, `start_edge`, `max_cycles`, `reset_cycles`) and
 // `field NAME VALUE` lines (descriptor ports). Events: `START e`, `DONE e`, `ERROR e code`,
 // `STALL n` (edges with `stall` high from start to done), `V e message`, `END e` / `TIMEOUT e`.
-#include "dut.h"
-#include "verilated.h"
+#define SYSTOLE_DRAM_ONLY
+#include "dma_cosim.cpp"
 
-#include <cinttypes>
-#include <cstdint>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <deque>
 #include <map>
-#include <string>
-#include <vector>
 
 namespace {
 
-constexpr uint64_t PAGE_BYTES = 4096;
-constexpr unsigned OKAY = 0, SLVERR = 2, DECERR = 3, INCR = 1;
-enum Channel { AR = 0, AW = 1, W = 2, CONSUMER = 3, PRODUCER = 4, READ_COMMAND = 5, WRITE_COMMAND = 6, CHANNELS = 7 };
-
-constexpr uint64_t GOLDEN = 0x9e3779b97f4a7c15ULL;
-
-uint64_t mix(uint64_t x) {
-    uint64_t z = x + GOLDEN;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-struct Stalls {
-    uint64_t seed = 0;
-    uint64_t percent[CHANNELS] = {};
-    bool hit(int channel, uint64_t edge) const {
-        uint64_t p = percent[channel];
-        return p > 0 && mix(seed ^ (static_cast<uint64_t>(channel) << 56) ^ (edge * GOLDEN)) % 100 < p;
-    }
-};
-
-struct Config {
-    uint64_t read_latency = 1, write_latency = 1, interval = 1;
-    uint64_t mem_bytes = 0, slverr_lo = 0, slverr_hi = 0;
-    uint64_t max_cycles = 1000000, reset_cycles = 2, trace = 0, start_edge = 4;
-    Stalls stalls;
+// The DMA harness's `Config` (DRAM, cycles) plus what drives the unit.
+struct PostConfig {
+    Config dram;
+    uint64_t start_edge = 4;
     std::map<std::string, uint64_t> fields;
 };
 
-// ---- Port access: Verilator makes ports up to 64 bits integers, wider ones VlWide<words>.
-template <typename T>
-void put(T& port, const uint8_t* bytes) {
-    uint64_t v = 0;
-    std::memcpy(&v, bytes, sizeof(uint64_t) < BEAT_BYTES ? sizeof(uint64_t) : BEAT_BYTES);
-    port = static_cast<T>(v);
-}
-template <std::size_t N>
-void put(VlWide<N>& port, const uint8_t* bytes) {
-    for (std::size_t i = 0; i < N; ++i) {
-        uint32_t w;
-        std::memcpy(&w, bytes + 4 * i, 4);
-        port[i] = w;
-    }
-}
-template <typename T>
-void get(const T& port, uint8_t* bytes) {
-    uint64_t v = static_cast<uint64_t>(port);
-    std::memcpy(bytes, &v, sizeof(uint64_t) < BEAT_BYTES ? sizeof(uint64_t) : BEAT_BYTES);
-}
-template <std::size_t N>
-void get(const VlWide<N>& port, uint8_t* bytes) {
-    for (std::size_t i = 0; i < N; ++i) {
-        uint32_t w = port[i];
-        std::memcpy(bytes + 4 * i, &w, 4);
-    }
-}
-
-uint64_t fold(const std::vector<uint8_t>& data) {
-    uint64_t acc = 0;
-    for (std::size_t i = 0; i < data.size(); i += 8) {
-        uint64_t w = 0;
-        std::memcpy(&w, data.data() + i, data.size() - i < 8 ? data.size() - i : 8);
-        acc ^= w;
-    }
-    return acc;
-}
-
-// ---- The DRAM: mirrors axi_timing::dram::DramModel statement by statement.
-struct Addr {
-    bool valid = false;
-    uint64_t addr = 0;
-    unsigned len = 0, size = 0, burst = 0;
-    bool operator==(const Addr& o) const {
-        return valid == o.valid && addr == o.addr && len == o.len && size == o.size && burst == o.burst;
-    }
-};
-
-struct Master {
-    Addr ar;
-    bool rready = false;
-    Addr aw;
-    bool wvalid = false;
-    std::vector<uint8_t> wdata;
-    uint64_t wstrb = 0;
-    bool wlast = false, bready = false;
-};
-
-struct Slave {
-    bool arready = false, rvalid = false;
-    std::vector<uint8_t> rdata;
-    unsigned rresp = 0;
-    bool rlast = false, awready = false, wready = false, bvalid = false;
-    unsigned bresp = 0;
-};
-
-struct Burst {
-    uint64_t addr, beats, taken, next_edge;
-    unsigned resp;
-};
-
-struct Response {
-    uint64_t edge;
-    unsigned resp;
-};
-
-struct WPayload {
-    std::vector<uint8_t> data;
-    bool last;
-    uint64_t strb;
-    bool operator==(const WPayload& o) const { return data == o.data && last == o.last && strb == o.strb; }
-};
-
-class Dram {
-  public:
-    Dram(const Config& c, std::vector<uint8_t> mem, FILE* events) : cfg(c), mem(std::move(mem)), events(events) {}
-
-    const std::vector<uint8_t>& memory() const { return mem; }
-    bool idle() const { return reads.empty() && writes.empty() && responses.empty(); }
-
-    Slave outputs() const {
-        uint64_t e = edge;
-        Slave s;
-        s.arready = !cfg.stalls.hit(AR, e);
-        s.awready = !cfg.stalls.hit(AW, e);
-        if (!reads.empty() && e >= reads.front().next_edge) {
-            const Burst& b = reads.front();
-            s.rvalid = true;
-            s.rresp = b.resp;
-            s.rlast = b.taken + 1 == b.beats;
-            s.rdata.assign(BEAT_BYTES, 0);
-            if (b.resp == OKAY) std::memcpy(s.rdata.data(), &mem[b.addr + b.taken * BEAT_BYTES], BEAT_BYTES);
-        }
-        s.wready = !writes.empty() && e >= writes.front().next_edge && !cfg.stalls.hit(W, e);
-        if (!responses.empty() && e >= responses.front().edge) {
-            s.bvalid = true;
-            s.bresp = responses.front().resp;
-        }
-        return s;
-    }
-
-    void clock(const Master& m) {
-        Slave s = outputs();
-        uint64_t e = edge;
-
-        if (held_ar && !(m.ar.valid && held_ar_value == m.ar)) violation(e, "AR dropped VALID or changed its payload before READY");
-        held_ar = m.ar.valid && !s.arready;
-        held_ar_value = m.ar;
-        if (m.ar.valid && s.arready) {
-            check_addr(e, "AR", m.ar);
-            if (!reads.empty()) violation(e, "AR burst issued while another is outstanding (one-outstanding rule)");
-            uint64_t beats = uint64_t(m.ar.len) + 1;
-            reads.push_back(Burst{m.ar.addr, beats, 0, e + cfg.read_latency, response(m.ar.addr, beats)});
-        }
-        if (s.rvalid && m.rready && !reads.empty()) {
-            Burst& b = reads.front();
-            b.taken += 1;
-            b.next_edge = e + cfg.interval;
-            if (b.taken == b.beats) reads.pop_front();
-        }
-
-        WPayload w{m.wdata, m.wlast, m.wstrb};
-        if (held_w && !(m.wvalid && held_w_value == w)) violation(e, "W dropped VALID or changed its payload before READY");
-        held_w = m.wvalid && !s.wready;
-        held_w_value = w;
-        if (m.wvalid && s.wready && !writes.empty()) {
-            Burst& b = writes.front();
-            bool last = b.taken + 1 == b.beats;
-            if (m.wlast != last) {
-                char msg[128];
-                std::snprintf(msg, sizeof msg, "WLAST=%d on beat %" PRIu64 " of a %" PRIu64 "-beat burst", m.wlast ? 1 : 0,
-                              b.taken, b.beats);
-                violation(e, msg);
-            }
-            // Byte strobes: only the strobed bytes of the beat are written.
-            if (b.resp == OKAY) {
-                for (unsigned i = 0; i < BEAT_BYTES; ++i) {
-                    if ((m.wstrb >> i) & 1) mem[b.addr + b.taken * BEAT_BYTES + i] = m.wdata[i];
-                }
-            }
-            b.taken += 1;
-            b.next_edge = e + cfg.interval;
-            if (last) {
-                unsigned resp = b.resp;
-                writes.pop_front();
-                responses.push_back(Response{e + cfg.write_latency, resp});
-            }
-        }
-
-        if (held_aw && !(m.aw.valid && held_aw_value == m.aw)) violation(e, "AW dropped VALID or changed its payload before READY");
-        held_aw = m.aw.valid && !s.awready;
-        held_aw_value = m.aw;
-        if (m.aw.valid && s.awready) {
-            check_addr(e, "AW", m.aw);
-            if (!writes.empty() || !responses.empty()) violation(e, "AW burst issued while another is outstanding (one-outstanding rule)");
-            uint64_t beats = uint64_t(m.aw.len) + 1;
-            writes.push_back(Burst{m.aw.addr, beats, 0, e + 1, response(m.aw.addr, beats)});
-        }
-        if (s.bvalid && m.bready) responses.pop_front();
-
-        edge += 1;
-    }
-
-  private:
-    unsigned response(uint64_t addr, uint64_t beats) const {
-        uint64_t end = addr + beats * BEAT_BYTES;
-        if (end > cfg.mem_bytes) return DECERR;
-        if (addr < cfg.slverr_hi && cfg.slverr_lo < end) return SLVERR;
-        return OKAY;
-    }
-
-    void check_addr(uint64_t e, const char* channel, const Addr& a) {
-        uint64_t beats = uint64_t(a.len) + 1;
-        char msg[160];
-        if (a.burst != INCR) {
-            std::snprintf(msg, sizeof msg, "%s AxBURST %u is not INCR", channel, a.burst);
-            violation(e, msg);
-        }
-        if (a.size != SIZE_LOG2) {
-            std::snprintf(msg, sizeof msg, "%s AxSIZE %u is not the bus width's %u", channel, a.size, SIZE_LOG2);
-            violation(e, msg);
-        }
-        if (a.addr % BEAT_BYTES != 0) {
-            std::snprintf(msg, sizeof msg, "%s address 0x%" PRIx64 " is not beat aligned", channel, a.addr);
-            violation(e, msg);
-        }
-        if (beats > 256) {
-            std::snprintf(msg, sizeof msg, "%s burst of %" PRIu64 " beats is longer than 256", channel, beats);
-            violation(e, msg);
-        }
-        if (a.addr % PAGE_BYTES + beats * BEAT_BYTES > PAGE_BYTES) {
-            std::snprintf(msg, sizeof msg, "%s burst 0x%" PRIx64 " + %" PRIu64 " beats crosses a 4 KB boundary", channel,
-                          a.addr, beats);
-            violation(e, msg);
-        }
-    }
-
-    void violation(uint64_t e, const char* message) { std::fprintf(events, "V %" PRIu64 " %s\n", e, message); }
-
-    Config cfg;
-    std::vector<uint8_t> mem;
-    FILE* events;
-    uint64_t edge = 1;
-    std::deque<Burst> reads, writes;
-    std::deque<Response> responses;
-    bool held_ar = false, held_aw = false, held_w = false;
-    Addr held_ar_value, held_aw_value;
-    WPayload held_w_value;
-};
-
-// ---- Files.
-bool read_file(const char* path, std::vector<uint8_t>& out) {
-    FILE* f = std::fopen(path, "rb");
-    if (!f) return false;
-    uint8_t buf[65536];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.insert(out.end(), buf, buf + n);
-    std::fclose(f);
-    return true;
-}
-
-bool read_config(const char* path, Config& c) {
+bool read_post_config(const char* path, PostConfig& pc) {
+    Config& c = pc.dram;
     FILE* f = std::fopen(path, "r");
     if (!f) return false;
     char key[64];
@@ -295,7 +35,7 @@ bool read_config(const char* path, Config& c) {
         if (k == "field") {
             char name[64];
             if (std::fscanf(f, "%63s %" SCNu64, name, &v) != 2) break;
-            c.fields[name] = v;
+            pc.fields[name] = v;
             continue;
         }
         if (std::fscanf(f, "%" SCNu64, &v) != 1) break;
@@ -308,7 +48,7 @@ bool read_config(const char* path, Config& c) {
         else if (k == "max_cycles") c.max_cycles = v;
         else if (k == "reset_cycles") c.reset_cycles = v;
         else if (k == "trace") c.trace = v;
-        else if (k == "start_edge") c.start_edge = v;
+        else if (k == "start_edge") pc.start_edge = v;
         else if (k == "seed") c.stalls.seed = v;
         else if (k.rfind("stall", 0) == 0 && k.size() == 6 && k[5] >= '0' && k[5] < '0' + CHANNELS) c.stalls.percent[k[5] - '0'] = v;
         else {
@@ -328,11 +68,12 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "usage: sim CONFIG MEM_IN MEM_OUT EVENTS_OUT\n");
         return 2;
     }
-    Config cfg;
-    if (!read_config(argv[1], cfg)) {
+    PostConfig post;
+    if (!read_post_config(argv[1], post)) {
         std::fprintf(stderr, "bad config %s\n", argv[1]);
         return 2;
     }
+    const Config& cfg = post.dram;
     std::vector<uint8_t> mem;
     if (!read_file(argv[2], mem) || mem.size() != cfg.mem_bytes) {
         std::fprintf(stderr, "memory image missing or not %" PRIu64 " bytes\n", cfg.mem_bytes);
@@ -344,7 +85,7 @@ int main(int argc, char** argv) {
     VerilatedContext ctx;
     Dut dut{&ctx};
     Dram dram(cfg, std::move(mem), events);
-    if (!set_fields(dut, cfg.fields)) {
+    if (!set_fields(dut, post.fields)) {
         std::fprintf(stderr, "a descriptor field is missing from the config\n");
         return 2;
     }
@@ -357,7 +98,7 @@ int main(int argc, char** argv) {
     for (; e <= cfg.max_cycles; ++e) {
         const bool in_reset = e <= cfg.reset_cycles;
         dut.reset = in_reset;
-        dut.start = e == cfg.start_edge;
+        dut.start = e == post.start_edge;
         Slave s = dram.outputs();
         dut.m_axi_arready = s.arready;
         dut.m_axi_rvalid = s.rvalid;
@@ -388,7 +129,7 @@ int main(int argc, char** argv) {
             m.wlast = false;
             m.wstrb = 0;
         }
-        if (e == cfg.start_edge) {
+        if (e == post.start_edge) {
             started = true;
             std::fprintf(events, "START %" PRIu64 "\n", e);
         }

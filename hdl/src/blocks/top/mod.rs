@@ -4,13 +4,25 @@
 //! `s_axil_*`, the AXI4 master `m_axi_*` (ID / LOCK / CACHE / PROT / QOS tied off by the
 //! integration), `irq` (level).
 //!
-//! Units: the CONV unit (`blocks::conv::ConvUnit`, start = `seq.conv_start`, fields from
-//! `fields`, reset also while the sequencer drains). No post-op unit yet: the sequencer answers
-//! ADD / pool descriptors with `ErrorCode::Unsupported` (its real behaviour for a build without
-//! that unit), and configurations asking for post ops are refused.
+//! Units, each started by its own pulse of the sequencer, fields from `fields`, reset with the
+//! design and while the sequencer drains:
+//! * the CONV unit (`blocks::conv::ConvUnit`, start = `seq.conv_start`);
+//! * the post-op unit (`blocks::post::PostUnit`, start = `seq.post_start`: ADD, MAX_POOL,
+//!   AVG_POOL, GLOBAL_AVG_POOL in their TFLite modes; buffers of `2^PW` beats that hold the
+//!   activation buffer, `blocks::post::buffer_beats_log2`). The sequencer answers a post-op
+//!   descriptor whose op the configuration does not list with `ErrorCode::Unsupported`; the unit
+//!   answers the onnxruntime float modes with `Unsupported` too (the lowering keeps them on the
+//!   host for generated engines, `generator_sizing_options`).
+//!
+//! The arbiter's single unit-side DMA client goes to the unit the sequencer started last
+//! (`post_sel`, a register set by `post_start` and cleared by `conv_start`: it changes in the
+//! start cycle, before either unit can issue a command, so no unit's DMA timing changes). The
+//! unit not selected sees no handshakes; `done` / `error` / `stall` are ORed (an idle unit holds
+//! them low) and `error_code` is the selected unit's.
 
 use crate::blocks::conv::unit::{ConvUnit, ConvUnitError};
 use crate::blocks::dma::Dma;
+use crate::blocks::post::{buffer_beats_log2, PostUnit};
 use crate::blocks::regs::layout::ADDR_BITS;
 use crate::blocks::regs::{LayoutError, RegFile, RegLayout, Unmapped};
 use crate::blocks::seq::fields::FIELD_PORTS;
@@ -38,10 +50,12 @@ pub enum TopError {
         "no monomorphised top for DMA {bits} bits, activation buffer {act} B, psum depth {pb} (use emit_top_sized)"
     )]
     Size { bits: u32, act: u32, pb: u32 },
+    #[error("post-op unit buffers of 2^{got} beats, the configuration needs 2^{want} (PW of emit_top_sized)")]
+    PostBuffer { got: usize, want: usize },
 }
 
 #[derive(LogicBlock)]
-pub struct EngineTop<const W: usize, const S: usize, const AW: usize, const PA: usize> {
+pub struct EngineTop<const W: usize, const S: usize, const AW: usize, const PA: usize, const PW: usize> {
     pub clock: Signal<In, Clock>,
     pub reset: Signal<In, Bit>,
     pub s_axil_awvalid: Signal<In, Bit>,
@@ -93,9 +107,13 @@ pub struct EngineTop<const W: usize, const S: usize, const AW: usize, const PA: 
     arb: DmaArbiter<W, S>,
     dma: Dma<W, S>,
     conv: ConvUnit<W, S, AW, PA>,
+    post: PostUnit<W, S, PW>,
+    /// The post-op unit owns the unit-side DMA client (set by `post_start`, cleared by
+    /// `conv_start`).
+    post_sel: DFF<Bit>,
 }
 
-impl<const W: usize, const S: usize, const AW: usize, const PA: usize> EngineTop<W, S, AW, PA> {
+impl<const W: usize, const S: usize, const AW: usize, const PA: usize, const PW: usize> EngineTop<W, S, AW, PA, PW> {
     fn new(cfg: &ArchConfig, units: &EngineUnits) -> Result<Self, TopError> {
         let layout = RegLayout::new(cfg, Unmapped::ReadZero)?;
         Ok(Self {
@@ -150,13 +168,18 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> EngineTop
             arb: Default::default(),
             dma: Default::default(),
             conv: ConvUnit::new(cfg)?,
+            post: Default::default(),
+            post_sel: Default::default(),
         })
     }
 }
 
-impl<const W: usize, const S: usize, const AW: usize, const PA: usize> Logic for EngineTop<W, S, AW, PA> {
+impl<const W: usize, const S: usize, const AW: usize, const PA: usize, const PW: usize> Logic
+    for EngineTop<W, S, AW, PA, PW>
+{
     #[hdl_gen]
     fn update(&mut self) {
+        dff_setup!(self, clock, post_sel);
         self.regs.clock.next = self.clock.val();
         self.regs.reset.next = self.reset.val();
         self.seq.clock.next = self.clock.val();
@@ -262,10 +285,20 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> Logic for
         self.seq.dma_wr_busy.next = self.dma.wr_busy.val();
         self.arb.unit_owns.next = self.seq.unit_owns_dma.val();
         self.fields.words.next = self.seq.desc.val();
-        self.seq.unit_done.next = self.conv.done.val();
-        self.seq.unit_error.next = self.conv.error.val();
+        // Only one unit runs; an idle unit holds done / error / stall low.
+        self.seq.unit_done.next = self.conv.done.val() | self.post.done.val();
+        self.seq.unit_error.next = self.conv.error.val() | self.post.error.val();
+        self.seq.unit_stall.next = self.conv.stall.val() | self.post.stall.val();
         self.seq.unit_error_code.next = self.conv.error_code.val();
-        self.seq.unit_stall.next = self.conv.stall.val();
+        if self.post_sel.q.val() {
+            self.seq.unit_error_code.next = self.post.error_code.val();
+        }
+        if self.seq.post_start.val() {
+            self.post_sel.d.next = true;
+        }
+        if self.seq.conv_start.val() | self.reset.val() {
+            self.post_sel.d.next = false;
+        }
 
         // The CONV unit: start, fields, DMA client (through the arbiter).
         self.conv.clock.next = self.clock.val();
@@ -304,24 +337,91 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> Logic for
         self.conv.param_addr_lo.next = self.fields.param_addr_lo.val();
         self.conv.o_tiles.next = self.fields.o_tiles.val();
         self.conv.kt_nx.next = self.fields.kt_nx.val();
-        self.arb.unit_rd_cmd_valid.next = self.conv.rd_cmd_valid.val();
-        self.arb.unit_rd_cmd_addr.next = self.conv.rd_cmd_addr.val();
-        self.arb.unit_rd_cmd_beats.next = self.conv.rd_cmd_beats.val();
-        self.arb.unit_rd_ready.next = self.conv.rd_ready.val();
-        self.arb.unit_wr_cmd_valid.next = self.conv.wr_cmd_valid.val();
-        self.arb.unit_wr_cmd_addr.next = self.conv.wr_cmd_addr.val();
-        self.arb.unit_wr_cmd_beats.next = self.conv.wr_cmd_beats.val();
-        self.arb.unit_wr_valid.next = self.conv.wr_valid.val();
-        self.arb.unit_wr_data.next = self.conv.wr_data.val();
-        self.arb.unit_wr_strb.next = self.conv.wr_strb.val();
-        self.conv.rd_cmd_ready.next = self.arb.unit_rd_cmd_ready.val();
-        self.conv.rd_valid.next = self.arb.unit_rd_valid.val();
+
+        // The post-op unit: start, fields, DMA client (through the arbiter).
+        self.post.clock.next = self.clock.val();
+        self.post.reset.next = self.reset.val() | self.seq.unit_reset.val();
+        self.post.start.next = self.seq.post_start.val();
+        self.post.opcode.next = self.fields.opcode.val();
+        self.post.requant.next = self.fields.requant.val();
+        self.post.in_signed.next = self.fields.in_signed.val().any();
+        self.post.count_include_pad.next = self.fields.count_include_pad.val().any();
+        self.post.batch.next = self.fields.batch.val();
+        self.post.in_h.next = self.fields.in_h.val();
+        self.post.in_w.next = self.fields.in_w.val();
+        self.post.in_c.next = self.fields.in_c.val();
+        self.post.out_h.next = self.fields.out_h.val();
+        self.post.out_w.next = self.fields.out_w.val();
+        self.post.kernel_h.next = self.fields.kernel_h.val();
+        self.post.kernel_w.next = self.fields.kernel_w.val();
+        self.post.stride_h.next = self.fields.stride_h.val();
+        self.post.stride_w.next = self.fields.stride_w.val();
+        self.post.pad_top.next = self.fields.pad_top.val();
+        self.post.pad_left.next = self.fields.pad_left.val();
+        self.post.in_zp.next = self.fields.in_zp.val();
+        self.post.in2_zp.next = self.fields.in2_zp.val();
+        self.post.out_zp.next = self.fields.out_zp.val();
+        self.post.act_min.next = self.fields.act_min.val();
+        self.post.act_max.next = self.fields.act_max.val();
+        self.post.out_ch_stride.next = self.fields.out_ch_stride.val();
+        self.post.out_ch_offset.next = self.fields.out_ch_offset.val();
+        self.post.input_addr_lo.next = self.fields.input_addr_lo.val();
+        self.post.input2_addr_lo.next = self.fields.input2_addr_lo.val();
+        self.post.output_addr_lo.next = self.fields.output_addr_lo.val();
+        self.post.param_addr_lo.next = self.fields.param_addr_lo.val();
+
+        // The unit-side DMA client: data to both units, handshakes to the selected one.
         self.conv.rd_data.next = self.arb.unit_rd_data.val();
         self.conv.rd_last.next = self.arb.unit_rd_last.val();
-        self.conv.wr_cmd_ready.next = self.arb.unit_wr_cmd_ready.val();
-        self.conv.wr_ready.next = self.arb.unit_wr_ready.val();
-        self.conv.wr_done.next = self.arb.unit_wr_done.val();
-        self.conv.wr_error.next = self.arb.unit_wr_error.val();
+        self.post.rd_data.next = self.arb.unit_rd_data.val();
+        self.post.rd_last.next = self.arb.unit_rd_last.val();
+        self.conv.rd_cmd_ready.next = false;
+        self.conv.rd_valid.next = false;
+        self.conv.wr_cmd_ready.next = false;
+        self.conv.wr_ready.next = false;
+        self.conv.wr_done.next = false;
+        self.conv.wr_error.next = false;
+        self.post.rd_cmd_ready.next = false;
+        self.post.rd_valid.next = false;
+        self.post.wr_cmd_ready.next = false;
+        self.post.wr_ready.next = false;
+        self.post.wr_done.next = false;
+        self.post.wr_error.next = false;
+        if self.post_sel.q.val() {
+            self.arb.unit_rd_cmd_valid.next = self.post.rd_cmd_valid.val();
+            self.arb.unit_rd_cmd_addr.next = self.post.rd_cmd_addr.val();
+            self.arb.unit_rd_cmd_beats.next = self.post.rd_cmd_beats.val();
+            self.arb.unit_rd_ready.next = self.post.rd_ready.val();
+            self.arb.unit_wr_cmd_valid.next = self.post.wr_cmd_valid.val();
+            self.arb.unit_wr_cmd_addr.next = self.post.wr_cmd_addr.val();
+            self.arb.unit_wr_cmd_beats.next = self.post.wr_cmd_beats.val();
+            self.arb.unit_wr_valid.next = self.post.wr_valid.val();
+            self.arb.unit_wr_data.next = self.post.wr_data.val();
+            self.arb.unit_wr_strb.next = self.post.wr_strb.val();
+            self.post.rd_cmd_ready.next = self.arb.unit_rd_cmd_ready.val();
+            self.post.rd_valid.next = self.arb.unit_rd_valid.val();
+            self.post.wr_cmd_ready.next = self.arb.unit_wr_cmd_ready.val();
+            self.post.wr_ready.next = self.arb.unit_wr_ready.val();
+            self.post.wr_done.next = self.arb.unit_wr_done.val();
+            self.post.wr_error.next = self.arb.unit_wr_error.val();
+        } else {
+            self.arb.unit_rd_cmd_valid.next = self.conv.rd_cmd_valid.val();
+            self.arb.unit_rd_cmd_addr.next = self.conv.rd_cmd_addr.val();
+            self.arb.unit_rd_cmd_beats.next = self.conv.rd_cmd_beats.val();
+            self.arb.unit_rd_ready.next = self.conv.rd_ready.val();
+            self.arb.unit_wr_cmd_valid.next = self.conv.wr_cmd_valid.val();
+            self.arb.unit_wr_cmd_addr.next = self.conv.wr_cmd_addr.val();
+            self.arb.unit_wr_cmd_beats.next = self.conv.wr_cmd_beats.val();
+            self.arb.unit_wr_valid.next = self.conv.wr_valid.val();
+            self.arb.unit_wr_data.next = self.conv.wr_data.val();
+            self.arb.unit_wr_strb.next = self.conv.wr_strb.val();
+            self.conv.rd_cmd_ready.next = self.arb.unit_rd_cmd_ready.val();
+            self.conv.rd_valid.next = self.arb.unit_rd_valid.val();
+            self.conv.wr_cmd_ready.next = self.arb.unit_wr_cmd_ready.val();
+            self.conv.wr_ready.next = self.arb.unit_wr_ready.val();
+            self.conv.wr_done.next = self.arb.unit_wr_done.val();
+            self.conv.wr_error.next = self.arb.unit_wr_error.val();
+        }
     }
 }
 
@@ -362,27 +462,80 @@ const CONV_FIELDS: &[&str] = &[
     "kt_nx",
 ];
 
-const NO_UNIT: &str = "no layer unit of this build reads it (no post-op unit yet: ADD / pools answer UNSUPPORTED)";
+/// Descriptor fields the post-op unit reads.
+const POST_FIELDS: &[&str] = &[
+    "opcode",
+    "requant",
+    "in_signed",
+    "count_include_pad",
+    "batch",
+    "in_h",
+    "in_w",
+    "in_c",
+    "out_h",
+    "out_w",
+    "kernel_h",
+    "kernel_w",
+    "stride_h",
+    "stride_w",
+    "pad_top",
+    "pad_left",
+    "in_zp",
+    "in2_zp",
+    "out_zp",
+    "act_min",
+    "act_max",
+    "out_ch_stride",
+    "out_ch_offset",
+    "input_addr_lo",
+    "input2_addr_lo",
+    "output_addr_lo",
+    "param_addr_lo",
+];
 
-/// Waivers of the top: what no unit reads (the post-op unit's start, descriptor fields the CONV
-/// unit does not use, the read error level the CONV unit does not take). The CONV unit's own
-/// waivers go to its module (`emit::isolate::waive_in`).
+const NO_UNIT: &str = "no layer unit reads it: the sequencer checked it (magic, version, high address words, \
+     reserved bits) or the unit derives it (plan fields, OUT_C of a post op, signedness of the output)";
+
+/// Waivers of the top: what no unit reads (descriptor fields neither unit uses, the read error
+/// level: a read error reaches the sequencer, which aborts the layer). The CONV unit's own
+/// waivers go to its module (`emit::isolate::waive_in`), the post-op unit's follow it as nested
+/// waivers.
 fn waivers() -> Vec<Waiver> {
-    let mut w: Vec<Waiver> = ["arb$unit_rd_error", "seq$post_start", "fields$reserved"]
+    let mut w: Vec<Waiver> = ["arb$unit_rd_error", "fields$reserved"]
         .into_iter()
         .map(|s| Waiver { signal: s.into(), rule: "UNUSEDSIGNAL", reason: NO_UNIT })
         .collect();
-    w.extend(FIELD_PORTS.iter().filter(|(name, _)| !CONV_FIELDS.contains(name)).map(|(name, _)| Waiver {
-        signal: format!("fields${name}").into(),
-        rule: "UNUSEDSIGNAL",
-        reason: NO_UNIT,
+    w.extend(
+        FIELD_PORTS
+            .iter()
+            .filter(|(name, _)| !CONV_FIELDS.contains(name) && !POST_FIELDS.contains(name))
+            .map(|(name, _)| Waiver { signal: format!("fields${name}").into(), rule: "UNUSEDSIGNAL", reason: NO_UNIT }),
+    );
+    // rust-hdl prints one `always @(*)` per module: the post-op unit's (reads `cmd_ready`,
+    // drives `cmd_valid` from its state register) and the top's (the select multiplexer) form a
+    // loop for Verilator's scheduler that no signal takes (as in `blocks::post::top`).
+    w.extend(["post$rd_cmd_ready", "post$wr_cmd_ready"].into_iter().map(|s| Waiver {
+        signal: s.into(),
+        rule: "UNOPTFLAT",
+        reason: "false loop through single-always modules: the unit's cmd_valid depends on its state only",
     }));
     w
 }
 
-/// The layer units this generator builds for `cfg`: the CONV unit (no post-op unit yet).
-pub fn available_units(_cfg: &ArchConfig) -> EngineUnits {
-    EngineUnits { conv: true, ..EngineUnits::default() }
+/// The layer units this generator builds for `cfg`: the CONV unit and the post-op modes the
+/// configuration asks for (the sequencer refuses the others with `Unsupported`).
+pub fn available_units(cfg: &ArchConfig) -> EngineUnits {
+    let g = generator_post_ops();
+    let p = cfg.post_ops;
+    EngineUnits {
+        conv: true,
+        post: PostOps {
+            add: p.add && g.add,
+            avg_pool: p.avg_pool && g.avg_pool,
+            max_pool: p.max_pool && g.max_pool,
+            global_avg_pool: p.global_avg_pool && g.global_avg_pool,
+        },
+    }
 }
 
 /// Activation buffer sizes `emit_top` instantiates at 64-bit DMA (each size is one const-generic
@@ -392,21 +545,24 @@ pub const GENERATOR_ACT_BUFFERS: [u32; 3] = [4096, 16384, 65536];
 pub const GENERATOR_PSUM_DEPTH: u32 = 256;
 
 /// The sizing grid of the shapes `emit_top` builds: arrays of 4..32 per side (a weight tile and
-/// an o-tile's params are whole 64-bit beats), 64-bit DMA, PB 256, no post-op units yet.
+/// an o-tile's params are whole 64-bit beats), 64-bit DMA, PB 256, the post-op unit's modes
+/// (TFLite fixed point; the onnxruntime float modes of ADD / AVG_POOL / GLOBAL_AVG_POOL stay on
+/// the host).
 pub fn generator_sizing_options() -> SizingOptions {
     SizingOptions {
         dims: vec![4, 8, 16, 32],
         psum_depths: vec![GENERATOR_PSUM_DEPTH],
         dma_bits: vec![64],
         post_ops_available: generator_post_ops(),
+        post_ops_float: PostOps::default(),
         ..SizingOptions::default()
     }
 }
 
-/// Post-op units `emit_top` can instantiate (the post-op unit is built and co-simulated on its
-/// own, `blocks::post`, but not wired into the top yet).
+/// Post-op units `emit_top` instantiates: all four ops, in the modes
+/// `systole_arch::timing::post::implemented` lists (TFLite's; MAX_POOL in every model).
 pub fn generator_post_ops() -> PostOps {
-    PostOps::default()
+    PostOps { add: true, avg_pool: true, max_pool: true, global_avg_pool: true }
 }
 
 /// `cfg` with its activation buffer rounded up to the next size `emit_top` builds (the largest
@@ -417,19 +573,31 @@ pub fn fit_to_generator(cfg: &ArchConfig) -> ArchConfig {
 }
 
 /// Emits the engine top for `cfg` with the sizes as const generics: `W` = DMA bits, `S` = W / 8,
-/// `AW` = log2(act_buffer_bytes), `PA` = log2(psum_depth).
-pub fn emit_top_sized<const W: usize, const S: usize, const AW: usize, const PA: usize>(
+/// `AW` = log2(act_buffer_bytes), `PA` = log2(psum_depth), `PW` = the post-op unit's buffers
+/// (`blocks::post::buffer_beats_log2`).
+pub fn emit_top_sized<const W: usize, const S: usize, const AW: usize, const PA: usize, const PW: usize>(
     cfg: &ArchConfig,
 ) -> Result<Design, TopError> {
     cfg.validate()?;
-    let p = cfg.post_ops;
-    if p.add || p.avg_pool || p.max_pool || p.global_avg_pool {
-        return Err(TopError::UnitMissing("post-op units (ADD / pools)"));
+    let (p, g) = (cfg.post_ops, generator_post_ops());
+    if (p.add && !g.add) || (p.avg_pool && !g.avg_pool) || (p.max_pool && !g.max_pool) || (p.global_avg_pool && !g.global_avg_pool)
+    {
+        return Err(TopError::UnitMissing("a post-op unit this generator does not build"));
+    }
+    // The unit has TFLite's modes only: an onnxruntime engine's ADD / average pools would be
+    // float mode (`timing::post::implemented`), which it answers with UNSUPPORTED.
+    if cfg.requant.float && (p.add || p.avg_pool || p.global_avg_pool) {
+        return Err(TopError::UnitMissing("float-mode (onnxruntime) ADD / AVG_POOL / GLOBAL_AVG_POOL"));
+    }
+    let want = buffer_beats_log2(cfg);
+    if want != PW {
+        return Err(TopError::PostBuffer { got: PW, want });
     }
     let units = available_units(cfg);
-    let mut top = EngineTop::<W, S, AW, PA>::new(cfg, &units)?;
+    let mut top = EngineTop::<W, S, AW, PA, PW>::new(cfg, &units)?;
     let conv_waivers = top.conv.waivers();
-    let mut design = emit::emit_with_waivers(&mut top, &cfg.name, &waivers())?;
+    let mut design =
+        emit::emit_with_nested_waivers(&mut top, &cfg.name, &waivers(), &crate::blocks::post::rtl::nested_waivers())?;
     // The unit's waivers name declarations of its own module or of its sub-blocks' modules
     // (as it is emitted alone); each goes to the module that declares it: `a$b$x` is `x` of
     // module `conv__a__b`, or `b$x` of `conv__a`, or `a$b$x` of `conv`. A waiver no module takes
@@ -462,16 +630,17 @@ pub fn emit_top_sized<const W: usize, const S: usize, const AW: usize, const PA:
 }
 
 /// Emits the engine top for `cfg`, module named `cfg.name`, for the sizes monomorphised here
-/// (any DMA width with a 4 KB activation buffer and 256-pixel psum blocks; other sizes through
-/// [`emit_top_sized`]). Fails when `cfg` asks for a post-op unit.
+/// (64-bit DMA with the `GENERATOR_ACT_BUFFERS`, any DMA width with a 4 KB activation buffer;
+/// 256-pixel psum blocks; other sizes through [`emit_top_sized`]). Every size includes the
+/// post-op unit, its buffers holding the activation buffer.
 pub fn emit_top(cfg: &ArchConfig) -> Result<Design, TopError> {
     match (cfg.dma_data_bits, cfg.act_buffer_bytes, cfg.psum_depth) {
-        (64, 4096, 256) => emit_top_sized::<64, 8, 12, 8>(cfg),
-        (64, 16384, 256) => emit_top_sized::<64, 8, 14, 8>(cfg),
-        (64, 65536, 256) => emit_top_sized::<64, 8, 16, 8>(cfg),
-        (128, 4096, 256) => emit_top_sized::<128, 16, 12, 8>(cfg),
-        (256, 4096, 256) => emit_top_sized::<256, 32, 12, 8>(cfg),
-        (512, 4096, 256) => emit_top_sized::<512, 64, 12, 8>(cfg),
+        (64, 4096, 256) => emit_top_sized::<64, 8, 12, 8, 9>(cfg),
+        (64, 16384, 256) => emit_top_sized::<64, 8, 14, 8, 11>(cfg),
+        (64, 65536, 256) => emit_top_sized::<64, 8, 16, 8, 13>(cfg),
+        (128, 4096, 256) => emit_top_sized::<128, 16, 12, 8, 8>(cfg),
+        (256, 4096, 256) => emit_top_sized::<256, 32, 12, 8, 7>(cfg),
+        (512, 4096, 256) => emit_top_sized::<512, 64, 12, 8, 6>(cfg),
         (bits, act, pb) => Err(TopError::Size { bits, act, pb }),
     }
 }
