@@ -172,8 +172,11 @@ impl PostCosim {
         let version = verilator_version()?;
         let header = dut_header(&design.top, data.width as u64 / 8);
         // The harness includes the DMA harness for its DRAM slave (`SYSTOLE_DRAM_ONLY`).
-        let sources =
-            [("harness.cpp", HARNESS), ("dma_cosim.cpp", crate::blocks::dma::cosim::HARNESS), ("dut.h", header.as_str())];
+        let sources = [
+            ("harness.cpp", HARNESS),
+            ("dma_cosim.cpp", crate::blocks::dma::cosim::HARNESS),
+            ("dut.h", header.as_str()),
+        ];
         let (exe, cached) = build_cached(design, cache_root, "post-", &sources, &version)?;
         Ok(PostCosim { exe, cached })
     }

@@ -580,7 +580,10 @@ pub fn emit_top_sized<const W: usize, const S: usize, const AW: usize, const PA:
 ) -> Result<Design, TopError> {
     cfg.validate()?;
     let (p, g) = (cfg.post_ops, generator_post_ops());
-    if (p.add && !g.add) || (p.avg_pool && !g.avg_pool) || (p.max_pool && !g.max_pool) || (p.global_avg_pool && !g.global_avg_pool)
+    if (p.add && !g.add)
+        || (p.avg_pool && !g.avg_pool)
+        || (p.max_pool && !g.max_pool)
+        || (p.global_avg_pool && !g.global_avg_pool)
     {
         return Err(TopError::UnitMissing("a post-op unit this generator does not build"));
     }
