@@ -11,10 +11,13 @@ use systole_hdl::blocks::top::emit_top;
 use systole_hdl::check;
 
 /// The smallest array whose weight tile is whole beats at `bits` (the CONV unit's rule), with
-/// the 4 KB activation buffer and 256-pixel psum blocks `emit_top` monomorphises.
-fn config(name: &str, bits: u32) -> ArchConfig {
+/// the 4 KB activation buffer and 256-pixel psum blocks `emit_top` monomorphises. Named after
+/// the hardware (`common::build_name`): every test here at one width simulates one Verilator
+/// build, and at 64 bits it is the build tests/models.rs makes for the small TFLite models.
+fn config(bits: u32) -> ArchConfig {
     let side = if bits <= 128 { 4 } else { 8 };
-    ArchConfig { dma_data_bits: bits, act_buffer_bytes: 4096, ..ArchConfig::new(name, side, side) }
+    let cfg = ArchConfig { dma_data_bits: bits, act_buffer_bytes: 4096, ..ArchConfig::new("top", side, side) };
+    ArchConfig { name: common::build_name(&cfg), ..cfg }
 }
 
 #[test]
@@ -23,7 +26,7 @@ fn top_lints_and_synthesises() {
         return;
     }
     for bits in [64, 512] {
-        let cfg = config(&format!("seqtop{bits}"), bits);
+        let cfg = config(bits);
         let design = emit_top(&cfg).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(design.top, cfg.name);
         let dir = common::scratch().join("designs").join(format!("{}-{}", cfg.name, std::process::id()));
@@ -74,6 +77,7 @@ mod rtl {
         }
         let design = emit_top(cfg).unwrap_or_else(|e| panic!("{e}"));
         let opts = RtlOptions::new(dram(), MEM, &common::scratch());
+        let _build = common::RTL_BUILD.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         Some(RtlDevice::start(&design, &opts).unwrap_or_else(|e| panic!("{e}")))
     }
 
@@ -142,7 +146,7 @@ mod rtl {
     #[test]
     fn end_only_program_is_done_with_exact_counters() {
         for bits in [64, 256] {
-            let cfg = config(&format!("seqrtl{bits}"), bits);
+            let cfg = config(bits);
             let Some(mut d) = device(&cfg) else { return };
             assert_eq!(reg(&mut d, regmap::ID), regmap::ID_MAGIC);
             assert_eq!(reg(&mut d, regmap::CONFIG_HASH), cfg.config_hash());
@@ -173,7 +177,7 @@ mod rtl {
 
     #[test]
     fn every_provokable_error_code() {
-        let cfg = config("seqerr", 64);
+        let cfg = config(64);
         let Some(mut d) = device(&cfg) else { return };
         let units: EngineUnits = available_units(&cfg);
         let base = 0x2000u64;
@@ -253,7 +257,7 @@ mod rtl {
 
     #[test]
     fn soft_reset_aborts_a_fetch_and_clears_everything() {
-        let cfg = config("seqsoft", 64);
+        let cfg = config(64);
         let Some(mut d) = device(&cfg) else { return };
         let base = 0x3000u64;
         put_words(&mut d, base, &encode(&LayerDescriptor::end(0)));
@@ -288,6 +292,8 @@ mod rtl {
 /// (no post-op units: ADD falls to the host), every engine run through `RtlDevice` by the
 /// register protocol, host steps by the functional model. Outputs equal the functional model's
 /// byte for byte; every layer's perf record and every run's BUSY_CYCLES equal `arch::timing`.
+/// (The host driver on the RTL and on the cycle model, for every fixture model and CMSIS-NN
+/// case: tests/models.rs.)
 mod model_run {
     use super::config;
     use crate::common;
@@ -310,13 +316,9 @@ mod model_run {
         DramTiming { read_latency: 5, write_latency: 3, interval: 1 }
     }
 
-    /// Both tests here simulate the same design: the first to start builds it into the cache,
-    /// the other waits and reuses it (two concurrent Verilator builds of one cache entry race).
-    static SAME_DESIGN: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
     fn start_rtl(cfg: &ArchConfig, mem: u64) -> RtlDevice {
         let design = emit_top(cfg).unwrap_or_else(|e| panic!("{e}"));
-        let _build = SAME_DESIGN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _build = common::RTL_BUILD.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         RtlDevice::start(&design, &RtlOptions::new(dram(), mem, &common::scratch())).unwrap_or_else(|e| panic!("{e}"))
     }
 
@@ -395,7 +397,7 @@ mod model_run {
         }
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/tflite/resnet_tiny");
         let graph = systole_model::load::load_model(&dir.join("model.tflite")).unwrap_or_else(|e| panic!("{e}"));
-        let cfg: ArchConfig = config("resnet_tiny_rtl", 64);
+        let cfg: ArchConfig = config(64);
         let image = pack(&graph, &cfg, PackOptions::default()).unwrap_or_else(|e| panic!("pack: {e}"));
         let layout = image.plan.dram.clone();
         let mem = (layout.base + layout.size).next_power_of_two().max(1 << 16);
@@ -430,53 +432,5 @@ mod model_run {
         eprintln!("resnet_tiny on the RTL: {} engine runs, {layers} layers, all cycle counts exact", engine.runs.len());
         let (n, first) = engine.dev.violations().unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(n, 0, "AXI violations: {first}");
-    }
-
-    /// One driver, three engines: the host driver (`systole run` / `systole simulate`) runs
-    /// resnet_tiny on the RTL (`RtlDevice`, the same cached build as above) and on the cycle model
-    /// (`SimDevice<CycleModel>`) with the same DRAM timing: outputs equal the reference
-    /// executor's, and every layer's performance record (cycles, DMA stall) and every run's
-    /// BUSY_CYCLES are identical between the two engines.
-    #[test]
-    fn one_driver_runs_resnet_tiny_on_the_rtl_and_the_cycle_model_alike() {
-        use systole_host::driver::{Driver, RunOptions, Wait};
-        use systole_sim::{CycleModel, SimDevice};
-        if !check::tools_or_skip(&["verilator"], "driver on the RTL") {
-            return;
-        }
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/tflite/resnet_tiny");
-        let graph = systole_model::load::load_model(&dir.join("model.tflite")).unwrap_or_else(|e| panic!("{e}"));
-        let cfg: ArchConfig = config("resnet_tiny_rtl", 64);
-        let image = pack(&graph, &cfg, PackOptions::default()).unwrap_or_else(|e| panic!("pack: {e}"));
-        let layout = image.plan.dram.clone();
-        let mem = (layout.base + layout.size).next_power_of_two().max(1 << 16);
-        let input: Value = systole_model::npy::read_value(&dir.join("input_000.npy")).unwrap_or_else(|e| panic!("{e}"));
-        let reference = systole_model::exec::Executor::new(&graph)
-            .and_then(|x| x.run(std::slice::from_ref(&input)))
-            .unwrap_or_else(|e| panic!("reference: {e}"));
-        let opts = RunOptions { timeout: Duration::from_secs(600), wait: Wait::Irq, ..RunOptions::default() };
-
-        let rtl = start_rtl(&cfg, mem);
-        let mut drv = Driver::open(rtl, image.clone(), opts).unwrap_or_else(|e| panic!("open rtl: {e}"));
-        let on_rtl = drv.run(std::slice::from_ref(&input)).unwrap_or_else(|e| panic!("rtl: {e}"));
-
-        let model = CycleModel::new(&cfg, dram()).unwrap_or_else(|e| panic!("{e}"));
-        let sim = SimDevice::new(model, &cfg, 0, mem).unwrap_or_else(|e| panic!("{e}"));
-        let mut drv = Driver::open(sim, image, opts).unwrap_or_else(|e| panic!("open cycle model: {e}"));
-        let on_model = drv.run(std::slice::from_ref(&input)).unwrap_or_else(|e| panic!("cycle model: {e}"));
-
-        for (engine, run) in [("rtl", &on_rtl), ("cycle model", &on_model)] {
-            assert_eq!(run.outputs.len(), reference.len());
-            for (i, (g, w)) in run.outputs.iter().zip(&reference).enumerate() {
-                assert_eq!(g.data, w.data, "output {i}: {engine} vs the reference executor");
-            }
-        }
-        assert_eq!(on_rtl.runs.len(), on_model.runs.len());
-        for (r, m) in on_rtl.runs.iter().zip(&on_model.runs) {
-            assert_eq!(r.busy_cycles, m.busy_cycles, "run at descriptor {}: BUSY_CYCLES", r.first);
-            let perf =
-                |x: &systole_host::driver::RunRecord| x.layers.iter().map(|l| (l.index, l.perf)).collect::<Vec<_>>();
-            assert_eq!(perf(r), perf(m), "run at descriptor {}: per-layer perf records", r.first);
-        }
     }
 }
