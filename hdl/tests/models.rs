@@ -64,7 +64,6 @@ const CI_MAX_CYCLES: u64 = 2_000_000;
 const TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// Progress lines, printed as they come (a slow model is visible while it runs).
-#[derive(Default)]
 struct Log;
 
 impl Log {
@@ -379,7 +378,7 @@ fn suite(title: &str, dirs: &[PathBuf], budget: &Budget, inputs: usize, cmsis: b
         add_cmsis_build(&mut groups);
     }
     let mut bad = Vec::new();
-    let mut log = Log::default();
+    let mut log = Log;
     log.line(format!("{title}: {} builds", groups.len()));
     for g in groups.values() {
         let programs = if g.cmsis { cmsis_programs(&g.cfg) } else { None };
