@@ -9,7 +9,7 @@ BUILD := build
 SYSTOLE := target/release/systole
 DEMO_MODEL ?= fixtures/tflite/resnet_tiny
 
-.PHONY: all deps build demo test test-rust lint fmt fixtures bench clean
+.PHONY: all deps build demo test test-rust lint fmt fixtures bench rtl-all clean
 
 all: build
 
@@ -50,9 +50,17 @@ fmt:
 	$(CARGO) fmt --all
 
 # Simulation speed and per-layer cycles / utilisation of the cycle model on ResNet-8 at 8x8,
-# 16x16, 32x32 (a measurement, not a test; see BENCHMARKS.md). `make bench BENCH_ARGS=16` picks sizes.
-bench:
+# 16x16, 32x32, then the cycle model and the Verilator RTL side by side on the same images
+# (a measurement, not a test; see BENCHMARKS.md). `make bench BENCH_ARGS=16` picks the cycle
+# bench's sizes, `RTL_BENCH_ARGS="tiny4 resnet8-16"` the RTL bench's cases.
+bench: deps
 	$(CARGO) bench -p systole-sim --bench cycle --locked -- $(BENCH_ARGS)
+	$(CARGO) bench -p systole-hdl --bench rtl --locked -- $(RTL_BENCH_ARGS)
+
+# Every fixture model and CMSIS-NN case on the cycle model and the Verilator RTL, including the
+# larger models and the default 256-MAC engine (`make test` runs the small ones at 4 x 4).
+rtl-all: deps
+	$(CARGO) test -p systole-hdl --test models --locked -- --include-ignored --nocapture
 
 # Regenerates the repository's own fixture models and goldens (needs PyPI; not part of `make test`).
 fixtures:

@@ -13,4 +13,5 @@ pub mod check;
 pub mod cosim;
 pub mod emit;
 pub use systole_arch::rng;
+pub mod sizing;
 pub mod verilator;

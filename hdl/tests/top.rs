@@ -11,17 +11,21 @@ use systole_hdl::blocks::top::emit_top;
 use systole_hdl::check;
 
 /// The smallest array whose weight tile is whole beats at `bits` (the CONV unit's rule), with
-/// the 4 KB activation buffer and 256-pixel psum blocks `emit_top` monomorphises.
-fn config(name: &str, bits: u32) -> ArchConfig {
+/// the 4 KB activation buffer and 256-pixel psum blocks `emit_top` monomorphises. Named after
+/// the hardware (`common::build_name`): every test here at one width simulates one Verilator
+/// build, and at 64 bits it is the build tests/models.rs makes for the small TFLite models.
+fn config(bits: u32) -> ArchConfig {
     let side = if bits <= 128 { 4 } else { 8 };
-    ArchConfig { dma_data_bits: bits, act_buffer_bytes: 4096, ..ArchConfig::new(name, side, side) }
+    let cfg = ArchConfig { dma_data_bits: bits, act_buffer_bytes: 4096, ..ArchConfig::new("top", side, side) };
+    ArchConfig { name: common::build_name(&cfg), ..cfg }
 }
 
 /// The top with every post-op unit, emitted and written for `bits`.
 fn post_top(bits: u32) -> (ArchConfig, systole_hdl::emit::Design, std::path::PathBuf) {
     // Every post-op unit on: the sequencer starts it for all four ops.
     let post_ops = systole_hdl::blocks::top::generator_post_ops();
-    let cfg = ArchConfig { post_ops, ..config(&format!("seqtop{bits}"), bits) };
+    let cfg = ArchConfig { post_ops, ..config(bits) };
+    let cfg = ArchConfig { name: common::build_name(&cfg), ..cfg };
     let design = emit_top(&cfg).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(design.top, cfg.name);
     let dir = common::scratch().join("designs").join(format!("{}-{}", cfg.name, std::process::id()));
@@ -130,6 +134,7 @@ mod rtl {
         }
         let design = emit_top(cfg).unwrap_or_else(|e| panic!("{e}"));
         let opts = RtlOptions::new(dram(), MEM, &common::scratch());
+        let _build = common::RTL_BUILD.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         Some(RtlDevice::start(&design, &opts).unwrap_or_else(|e| panic!("{e}")))
     }
 
@@ -198,7 +203,7 @@ mod rtl {
     #[test]
     fn end_only_program_is_done_with_exact_counters() {
         for bits in [64, 256] {
-            let cfg = config(&format!("seqrtl{bits}"), bits);
+            let cfg = config(bits);
             let Some(mut d) = device(&cfg) else { return };
             assert_eq!(reg(&mut d, regmap::ID), regmap::ID_MAGIC);
             assert_eq!(reg(&mut d, regmap::CONFIG_HASH), cfg.config_hash());
@@ -229,7 +234,7 @@ mod rtl {
 
     #[test]
     fn every_provokable_error_code() {
-        let cfg = config("seqerr", 64);
+        let cfg = config(64);
         let Some(mut d) = device(&cfg) else { return };
         let units: EngineUnits = available_units(&cfg);
         let base = 0x2000u64;
@@ -309,7 +314,7 @@ mod rtl {
 
     #[test]
     fn soft_reset_aborts_a_fetch_and_clears_everything() {
-        let cfg = config("seqsoft", 64);
+        let cfg = config(64);
         let Some(mut d) = device(&cfg) else { return };
         let base = 0x3000u64;
         put_words(&mut d, base, &encode(&LayerDescriptor::end(0)));
@@ -344,8 +349,10 @@ mod rtl {
 /// unit (ADD, MAX_POOL, AVG_POOL, GLOBAL_AVG_POOL on the engine): every engine run through
 /// `RtlDevice` by the register protocol, host steps by the host driver / functional model.
 /// Outputs equal the committed tflite-micro goldens byte for byte; every layer's perf record and
-/// every run's BUSY_CYCLES equal `arch::timing` and the cycle model's. All tests here share one
-/// design (one cached Verilator build per cache).
+/// every run's BUSY_CYCLES equal `arch::timing` and the cycle model's. The same hardware as
+/// tests/models.rs sizes for resnet_tiny (one cached build).
+/// (The host driver on the RTL and on the cycle model, for every fixture model and CMSIS-NN
+/// case: tests/models.rs.)
 mod model_run {
     use crate::common;
     use std::path::PathBuf;
@@ -370,12 +377,13 @@ mod model_run {
     /// The one engine of these tests: 4 x 4, 64-bit DMA, every post-op unit, the 16 KB
     /// activation buffer (the largest post-op input of the models below: 32 x 32 x 8 bytes).
     fn engine() -> ArchConfig {
-        ArchConfig {
+        let cfg = ArchConfig {
             dma_data_bits: 64,
             act_buffer_bytes: 16384,
             post_ops: generator_post_ops(),
             ..ArchConfig::new("post_rtl", 4, 4)
-        }
+        };
+        ArchConfig { name: common::build_name(&cfg), ..cfg }
     }
 
     fn fixture(name: &str) -> PathBuf {
@@ -401,13 +409,9 @@ mod model_run {
         descs.iter().filter_map(|d| d.opcode).filter(|&o| o != Opcode::End).collect()
     }
 
-    /// All tests here simulate the same design: the first to start builds it into the cache,
-    /// the others wait and reuse it (two concurrent Verilator builds of one cache entry race).
-    static SAME_DESIGN: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
     fn start_rtl(cfg: &ArchConfig, mem: u64) -> RtlDevice {
         let design = emit_top(cfg).unwrap_or_else(|e| panic!("{e}"));
-        let _build = SAME_DESIGN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _build = common::RTL_BUILD.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         RtlDevice::start(&design, &RtlOptions::new(dram(), mem, &common::scratch())).unwrap_or_else(|e| panic!("{e}"))
     }
 
@@ -530,70 +534,5 @@ mod model_run {
         );
         let (n, first) = engine.dev.violations().unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(n, 0, "AXI violations: {first}");
-    }
-
-    /// One driver, two engines: the host driver (`systole run` / `systole simulate`) runs `name`
-    /// on the RTL (`RtlDevice`, the shared build) and on the cycle model (`SimDevice<CycleModel>`)
-    /// with the same DRAM timing: outputs equal the committed golden and the reference
-    /// executor's, and every layer's performance record (cycles, DMA stall) and every run's
-    /// BUSY_CYCLES are identical between the two engines. Returns the engine's opcodes.
-    fn driver_on_rtl_and_cycle_model(name: &str) -> Vec<Opcode> {
-        use systole_host::driver::{Driver, RunOptions, Wait};
-        use systole_sim::{CycleModel, SimDevice};
-        let cfg = engine();
-        let (graph, image, mem, input, golden) = load(name);
-        let ops = engine_ops(&image);
-        let reference = systole_model::exec::Executor::new(&graph)
-            .and_then(|x| x.run(std::slice::from_ref(&input)))
-            .unwrap_or_else(|e| panic!("reference: {e}"));
-        assert_eq!(reference[0].data, golden.data, "{name}: the reference executor vs the golden");
-        let opts = RunOptions { timeout: Duration::from_secs(600), wait: Wait::Irq, ..RunOptions::default() };
-
-        let rtl = start_rtl(&cfg, mem);
-        let mut drv = Driver::open(rtl, image.clone(), opts).unwrap_or_else(|e| panic!("open rtl: {e}"));
-        let on_rtl = drv.run(std::slice::from_ref(&input)).unwrap_or_else(|e| panic!("{name} on the rtl: {e}"));
-
-        let model = CycleModel::new(&cfg, dram()).unwrap_or_else(|e| panic!("{e}"));
-        let sim = SimDevice::new(model, &cfg, 0, mem).unwrap_or_else(|e| panic!("{e}"));
-        let mut drv = Driver::open(sim, image, opts).unwrap_or_else(|e| panic!("open cycle model: {e}"));
-        let on_model = drv.run(std::slice::from_ref(&input)).unwrap_or_else(|e| panic!("{name} on the model: {e}"));
-
-        for (engine, run) in [("rtl", &on_rtl), ("cycle model", &on_model)] {
-            assert_eq!(run.outputs.len(), reference.len());
-            for (i, (g, w)) in run.outputs.iter().zip(&reference).enumerate() {
-                assert_eq!(g.data, w.data, "{name} output {i}: {engine} vs the reference executor");
-            }
-            assert_eq!(run.outputs[0].data, golden.data, "{name}: {engine} vs tflite-micro's golden");
-        }
-        assert_eq!(on_rtl.runs.len(), on_model.runs.len());
-        for (r, m) in on_rtl.runs.iter().zip(&on_model.runs) {
-            assert_eq!(r.busy_cycles, m.busy_cycles, "{name}: run at descriptor {}: BUSY_CYCLES", r.first);
-            let perf =
-                |x: &systole_host::driver::RunRecord| x.layers.iter().map(|l| (l.index, l.perf)).collect::<Vec<_>>();
-            assert_eq!(perf(r), perf(m), "{name}: run at descriptor {}: per-layer perf records", r.first);
-        }
-        let layers: usize = on_rtl.runs.iter().map(|r| r.layers.len()).sum();
-        assert_eq!(layers, ops.len(), "{name}: every engine layer has a perf record");
-        ops
-    }
-
-    #[test]
-    fn one_driver_runs_resnet_tiny_on_the_rtl_and_the_cycle_model_alike() {
-        if !check::tools_or_skip(&["verilator"], "driver on the RTL") {
-            return;
-        }
-        let ops = driver_on_rtl_and_cycle_model("resnet_tiny");
-        assert!(ops.contains(&Opcode::Add) && ops.contains(&Opcode::GlobalAvgPool), "{ops:?}");
-    }
-
-    /// mobilenet_tiny's pooling runs on the post-op unit as well.
-    #[test]
-    fn one_driver_runs_mobilenet_tiny_on_the_rtl_and_the_cycle_model_alike() {
-        if !check::tools_or_skip(&["verilator"], "driver on the RTL") {
-            return;
-        }
-        let ops = driver_on_rtl_and_cycle_model("mobilenet_tiny");
-        let pools = [Opcode::AvgPool, Opcode::MaxPool, Opcode::GlobalAvgPool];
-        assert!(ops.iter().any(|o| pools.contains(o)), "no pool on the engine: {ops:?}");
     }
 }

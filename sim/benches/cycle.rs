@@ -10,15 +10,14 @@
 //! * `inference`: a whole `FunctionalModel::run_with` (fresh device memory, constant regions,
 //!   input, every engine run and host step, outputs read back).
 //!
-//! The Verilator RTL runs in the same table once the generated top exists: see
-//! [`measure_rtl`].
+//! The Verilator RTL side by side with the cycle model on the same images is the second half of
+//! `make bench`: `hdl/benches/rtl.rs` (in `hdl`, which sees both engines; `sim` cannot depend on
+//! `hdl`).
 
 use std::time::{Duration, Instant};
 use systole_arch::axi_timing::DramTiming;
-use systole_arch::ArchConfig;
 use systole_host::schedule::Step;
 use systole_host::{pack, PackOptions};
-use systole_model::ir::Value;
 use systole_sim::cycle::report::{descriptor_names, program_descriptors, RunReport};
 use systole_sim::cycle::scalesim::{compare_run, table};
 use systole_sim::functional::Dram;
@@ -75,14 +74,6 @@ impl Speed {
             self.cpu.map_or("-".into(), per_s)
         )
     }
-}
-
-/// The Verilator RTL's speed on the same image, side by side with the cycle model: `None` until
-/// the generated engine top and its Verilator device (`RtlDevice`, a `host::Device` built by
-/// the `seq` work) exist on main. When it does, this runs one inference of `model` through the
-/// host driver on `RtlDevice` and returns its simulated cycles and wall time.
-fn measure_rtl(_model: &FunctionalModel, _cfg: &ArchConfig, _input: &Value) -> Option<(u64, Duration)> {
-    None
 }
 
 fn main() {
@@ -149,11 +140,6 @@ fn main() {
             }
         });
         speeds.push(Speed { what: "cycle model, engine", side, cycles: report.total_cycles, wall, cpu });
-
-        match measure_rtl(&model, &cfg, &input) {
-            Some((cycles, wall)) => speeds.push(Speed { what: "Verilator RTL", side, cycles, wall, cpu: None }),
-            None => println!("{side}x{side}: Verilator RTL not measured (no RtlDevice for the generated top yet)"),
-        }
     }
     println!("\n## Speed (ResNet-8, DRAM latency 40, 1 beat/cycle)\n");
     println!(

@@ -13,9 +13,10 @@ use std::path::Path;
 use systole_arch::axi_timing::DramTiming;
 use systole_arch::gen::{c_header, descriptor_markdown, header_file_name, registers_markdown};
 use systole_arch::timing::{layer_timing, TimingSource};
-use systole_arch::{size_model, ArchConfig, Budget, DramModel, Opcode};
-use systole_hdl::blocks::top::{emit_top, fit_to_generator, generator_sizing_options};
+use systole_arch::{ArchConfig, Budget, Opcode};
+use systole_hdl::blocks::top::emit_top;
 use systole_hdl::check;
+use systole_hdl::sizing::{size_for_generator, GeneratedEngine};
 use systole_host::{pack, Image, PackOptions};
 use systole_model::load::load_model;
 use systole_sim::cycle::report::{descriptor_names, utilization};
@@ -30,19 +31,10 @@ pub struct Options<'a> {
     pub no_lint: bool,
 }
 
-/// The DRAM the sizing assumed, as the DMA's cycle model sees it.
-pub fn dram_timing(cfg: &ArchConfig, dram: &DramModel) -> Result<DramTiming> {
-    let beat = cfg.dma_bytes().max(1) as u64;
-    let interval = beat.div_ceil(dram.bytes_per_cycle.max(1) as u64).max(1);
-    Ok(DramTiming::new(dram.latency_cycles.max(1) as u64, interval)?)
-}
-
 pub fn run(opts: &Options) -> Result<()> {
     let graph = load_model(opts.model).with_context(|| format!("loading {}", opts.model.display()))?;
-    let sizing = size_model(&graph, &opts.budget, &generator_sizing_options())
-        .with_context(|| format!("sizing an engine for {} under {}", opts.model.display(), opts.budget.label()))?;
-    let cfg = fit_to_generator(sizing.config());
-    let dram = dram_timing(&cfg, &sizing.dram)?;
+    let GeneratedEngine { sizing, config: cfg, dram } = size_for_generator(&graph, &opts.budget)
+        .with_context(|| format!("sizing an engine for {}", opts.model.display()))?;
 
     let design = emit_top(&cfg).with_context(|| format!("generating the Verilog of {}", cfg.name))?;
     std::fs::create_dir_all(opts.out).with_context(|| format!("creating {}", opts.out.display()))?;

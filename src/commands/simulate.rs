@@ -12,9 +12,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use systole_arch::axi_timing::DramTiming;
 use systole_arch::timing::{layer_timing, TimingSource};
-use systole_arch::{size_model, ArchConfig, Budget};
-use systole_hdl::blocks::top::{emit_top, fit_to_generator, generator_sizing_options};
+use systole_arch::{ArchConfig, Budget};
+use systole_hdl::blocks::top::emit_top;
 use systole_hdl::cosim::{RtlDevice, RtlOptions};
+use systole_hdl::sizing::size_for_generator;
 use systole_host::driver::{Driver, RunOptions, RunReport, Wait};
 use systole_host::{pack, Device, Image, PackOptions};
 use systole_model::ir::{Graph, Value};
@@ -59,9 +60,8 @@ fn engine_config(graph: &Graph, arch: Option<&Path>) -> Result<ArchConfig> {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         return ArchConfig::from_json(&text).with_context(|| format!("{}", path.display()));
     }
-    let sizing = size_model(graph, &Budget::MaxMacs(256), &generator_sizing_options())
-        .context("sizing an engine for the model")?;
-    Ok(fit_to_generator(sizing.config()))
+    let engine = size_for_generator(graph, &Budget::MaxMacs(256)).context("sizing an engine for the model")?;
+    Ok(engine.config)
 }
 
 fn open(

@@ -14,6 +14,18 @@ pub fn scratch() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
 }
 
+/// The module name the tests give the engine top of `cfg`: one name per hardware configuration
+/// (the config hash leaves the name out), so every test binary that simulates the same hardware
+/// (tests/top.rs, tests/models.rs, benches/rtl.rs) hits the same cached Verilator build.
+pub fn build_name(cfg: &systole_arch::ArchConfig) -> String {
+    format!("models_{:08x}", cfg.config_hash())
+}
+
+/// Held while starting an `RtlDevice`: tests of one binary that simulate the same design then
+/// build it once (the first builds into the cache, the others wait and reuse it) instead of
+/// racing through the same build.
+pub static RTL_BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Emits `uut` as `top` and writes it to a fresh directory; returns the design and file.
 pub fn emit_to_dir<B: Block>(uut: &mut B, top: &str, waivers: &[emit::Waiver]) -> (Design, PathBuf) {
     let design = emit::emit_with_waivers(uut, top, waivers).unwrap_or_else(|e| panic!("emit {top}: {e}"));
