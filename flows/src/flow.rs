@@ -87,7 +87,10 @@ pub struct SynthOptions {
 pub struct Step {
     pub name: String,
     pub command: String,
+    /// Wall-clock time.
     pub seconds: f64,
+    /// CPU time (user + system) of the tool and its children: the machine-load-independent cost.
+    pub cpu_seconds: f64,
     pub log: PathBuf,
 }
 
@@ -327,6 +330,7 @@ impl Runner<'_> {
             .join(" ");
         self.progress.step(step);
         let start = Instant::now();
+        let cpu_before = children_cpu_seconds();
         let out = File::create(&log).map_err(FlowError::io(&log))?;
         let err = out.try_clone().map_err(FlowError::io(&log))?;
         let status = tool
@@ -338,8 +342,9 @@ impl Runner<'_> {
             .status()
             .map_err(|source| FlowError::Spawn { tool: tool.name.into(), source })?;
         let seconds = (start.elapsed().as_secs_f64() * 10.0).round() / 10.0;
+        let cpu_seconds = ((children_cpu_seconds() - cpu_before) * 10.0).round() / 10.0;
         self.progress.done(step, seconds);
-        self.steps.push(Step { name: step.to_string(), command, seconds, log: log.clone() });
+        self.steps.push(Step { name: step.to_string(), command, seconds, cpu_seconds, log: log.clone() });
         if !status.success() {
             let text = std::fs::read_to_string(&log).unwrap_or_default();
             return Err(FlowError::ToolFailed {
@@ -351,6 +356,20 @@ impl Runner<'_> {
         }
         Ok(log)
     }
+}
+
+/// User + system CPU seconds of every waited-for child process so far (`getrusage`).
+fn children_cpu_seconds() -> f64 {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage writes a `rusage` into the pointer it is given and reads nothing else.
+    let ok = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, usage.as_mut_ptr()) } == 0;
+    if !ok {
+        return 0.0;
+    }
+    // SAFETY: initialised by the successful call above (and zeroed before it).
+    let usage = unsafe { usage.assume_init() };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(usage.ru_utime) + secs(usage.ru_stime)
 }
 
 /// The last `n` lines of `text`, errors first if any line says ERROR.

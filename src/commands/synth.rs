@@ -110,10 +110,9 @@ fn print_summary(r: &SynthReport) {
     if let Some(bit) = &r.bitstream {
         println!("  bitstream: {}", bit.display());
     }
-    let total: f64 = r.steps.iter().map(|s| s.seconds).sum();
-    println!(
-        "  {} steps, {total:.1} s; logs in {}",
-        r.steps.len(),
-        r.steps.first().and_then(|s| s.log.parent()).map_or_else(String::new, |p| p.display().to_string())
-    );
+    for s in &r.steps {
+        println!("  {}: {:.1} s ({:.1} s CPU)", s.name, s.seconds, s.cpu_seconds);
+    }
+    let logs = r.steps.first().and_then(|s| s.log.parent()).map_or_else(String::new, |p| p.display().to_string());
+    println!("  logs in {logs}");
 }
