@@ -46,8 +46,7 @@ fn run_script(tclsh: &Path, args: &[&str]) -> (bool, String) {
          foreach c $::calls {{ puts $c }}\n",
         args.iter().map(|a| format!("{{{a}}}")).collect::<Vec<_>>().join(" ")
     );
-    let out = Command::new(tclsh).arg("/dev/stdin").stdin(std::process::Stdio::piped()).output_with_stdin(&driver);
-    out
+    Command::new(tclsh).arg("/dev/stdin").stdin(std::process::Stdio::piped()).output_with_stdin(&driver)
 }
 
 trait WithStdin {
