@@ -17,6 +17,9 @@ pub const COMMON_RTL: [(&str, &str); 4] = [
     ("systole_axi_bram.v", include_str!("../../bitstreams/rtl/systole_axi_bram.v")),
 ];
 
+/// Verilog defines (`-DNAME=VALUE`) binding a board wrapper to an engine.
+pub type Defines = Vec<(String, String)>;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Board {
     /// Radiona ULX3S with the LFE5U-85F: 25 MHz clock, FTDI UART, 8 LEDs.
@@ -71,11 +74,7 @@ impl Board {
 
     /// Writes the wrapper sources and the constraints into `work`; returns the Verilog files and
     /// the defines that bind the wrapper to `design` (top name, AXI data and AXI-Lite address widths).
-    pub fn write_sources(
-        self,
-        work: &Path,
-        design: &Design,
-    ) -> Result<(Vec<PathBuf>, Vec<(String, String)>), FlowError> {
+    pub fn write_sources(self, work: &Path, design: &Design) -> Result<(Vec<PathBuf>, Defines), FlowError> {
         let width = |port: &str| {
             width_of(&design.ports, port).ok_or_else(|| FlowError::Ports {
                 file: design.verilog.clone(),

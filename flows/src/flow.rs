@@ -213,16 +213,18 @@ pub fn synth(design: &Design, opts: &SynthOptions, progress: &dyn Progress) -> R
         Family::Ice40 => opts.toolbox.nextpnr_ice40(),
     };
     if let Some(tool) = pnr_tool {
+        // Paths relative to the work directory (the tools' cwd): the YoWASP builds run in a
+        // WebAssembly sandbox that sees the current directory only, not absolute paths.
         let report = work.join("pnr.json");
-        let mut args: Vec<String> = vec!["--json".into(), netlist.display().to_string()];
+        let mut args: Vec<String> = vec!["--json".into(), "netlist.json".into()];
         args.extend(target.nextpnr_device_args().iter().map(|s| s.to_string()));
-        args.extend(["--report".into(), report.display().to_string()]);
+        args.extend(["--report".into(), "pnr.json".into()]);
         let config = work.join("design.config");
         match opts.board {
             Some(board) => {
                 // The board's clock constraint comes from its LPF (FREQUENCY PORT); timing must pass.
-                args.extend(["--lpf".into(), work.join(board.lpf_name()).display().to_string()]);
-                args.extend(["--textcfg".into(), config.display().to_string()]);
+                args.extend(["--lpf".into(), board.lpf_name().into()]);
+                args.extend(["--textcfg".into(), "design.config".into()]);
             }
             None => {
                 args.extend(["--freq".into(), format!("{}", opts.freq_mhz), "--timing-allow-fail".into()]);
@@ -243,12 +245,16 @@ pub fn synth(design: &Design, opts: &SynthOptions, progress: &dyn Progress) -> R
         pnr = Some(parse_report(&report_text, &log_text, tool.name, &log)?);
         if let Some(board) = opts.board {
             let ecppack = opts.toolbox.ecppack()?;
-            let bit = work.join(format!("{}_{}.bit", design.top, board.name()));
-            run.tool(
-                "ecppack bitstream",
-                &ecppack,
-                &["--compress".into(), config.display().to_string(), bit.display().to_string()],
-            )?;
+            let bit_name = format!("{}_{}.bit", design.top, board.name());
+            let bit = work.join(&bit_name);
+            if !config.is_file() {
+                return Err(FlowError::Parse {
+                    tool: "nextpnr-ecp5".into(),
+                    log: log.clone(),
+                    what: format!("the Trellis configuration {}", config.display()),
+                });
+            }
+            run.tool("ecppack bitstream", &ecppack, &["--compress".into(), "design.config".into(), bit_name])?;
             if !bit.is_file() {
                 return Err(FlowError::Parse {
                     tool: "ecppack".into(),
