@@ -9,7 +9,7 @@ BUILD := build
 SYSTOLE := target/release/systole
 DEMO_MODEL ?= fixtures/tflite/resnet_tiny
 
-.PHONY: all deps build demo test test-rust lint fmt fixtures bench rtl-all clean
+.PHONY: all deps build demo test test-rust lint clippy fmt fixtures bench rtl-all verilog synth bitstream clean
 
 all: build
 
@@ -43,8 +43,34 @@ test: deps
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 	$(CARGO) test --workspace --all-targets --locked
 
-lint: fmt
+clippy: fmt
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# Open FPGA flows (docs/SYNTHESIS.md, bitstreams/README.md) on the engine generated for
+# $(DEMO_MODEL) with at most $(MACS) MACs (16 = 4x4: seconds to minutes; MACS=256 = 16x16).
+# nextpnr-ecp5 / ecppack come from PATH or are pip-installed (yowasp) into $(SYSTOLE_FPGA_VENV).
+MACS ?= 16
+TARGET ?= xc7z020
+BOARD ?= ulx3s-85f
+ENGINE := $(BUILD)/engine-$(MACS)
+SYSTOLE_FPGA_VENV ?= $(CURDIR)/.venv-fpga
+export SYSTOLE_FPGA_VENV
+
+# The generated engine: Verilog (linted with verilator -Wall when installed), arch.json, header, report.
+verilog: build
+	$(SYSTOLE) generate $(DEMO_MODEL)/model.tflite --out $(ENGINE) --budget-macs $(MACS)
+
+# Verilog lint: the engine and the board wrapper around it, zero warnings (verilator -Wall).
+lint: verilog
+	tools/lint-verilog.sh $(ENGINE)
+
+# Resources (and Fmax for ECP5) of the engine: `make synth TARGET=ecp5-85k MACS=256`.
+synth: verilog
+	$(SYSTOLE) synth $(ENGINE) --target $(TARGET) --report $(ENGINE)/synth-$(TARGET).json
+
+# A real ECP5 bitstream of the engine in its board wrapper (UART bridge + block-RAM memory).
+bitstream: verilog
+	$(SYSTOLE) synth $(ENGINE) --target ecp5-85k --board $(BOARD) --report $(ENGINE)/bitstream-$(BOARD).json
 
 fmt:
 	$(CARGO) fmt --all

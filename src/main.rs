@@ -139,6 +139,37 @@ enum Command {
     /// Post-training quantisation: a float ONNX CNN + calibration data -> an int8 QDQ ONNX model
     /// (onnxruntime's quantize_static rules; loads in onnxruntime, imports in systole).
     Quantize(commands::quantize::Args),
+    /// Synthesise a generated engine with the open FPGA tools: resources (LUT, FF, DSP, BRAM and
+    /// utilisation) for every target, Fmax after nextpnr place and route for ECP5 (and iCE40 when
+    /// nextpnr-ice40 is installed), an ECP5 bitstream with --board.
+    Synth {
+        /// A `systole generate` output directory (arch.json, <name>.v).
+        dir: PathBuf,
+        /// xc7z020, xc7a100t (Yosys synth_xilinx), ecp5-85k, ecp5-25k (synth_ecp5 + nextpnr-ecp5), ice40up5k.
+        #[arg(long)]
+        target: String,
+        /// Build a bitstream for this board (ulx3s-85f, with --target ecp5-85k); see bitstreams/README.md.
+        #[arg(long)]
+        board: Option<String>,
+        /// Write the report (resources, Fmax, tool versions, command lines, step times) as JSON.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// Logs, netlists and the bitstream (default DIR/synth-<target or board>).
+        #[arg(long)]
+        work: Option<PathBuf>,
+        /// Clock constraint for place and route, MHz (the achieved Fmax is reported either way).
+        #[arg(long, default_value_t = 100.0)]
+        freq: f64,
+        /// Never pip-install the YoWASP tools; fail if nextpnr-ecp5 / ecppack are missing.
+        #[arg(long)]
+        no_install: bool,
+        /// No progress and no summary.
+        #[arg(long)]
+        quiet: bool,
+        /// Print the report as JSON on stdout (no progress).
+        #[arg(long)]
+        json: bool,
+    },
     /// Compare two .npy arrays exactly (shape, element type, every element); fails on any difference.
     Compare {
         /// The array under test.
@@ -195,6 +226,19 @@ fn main() -> ExitCode {
             })
         }
         Command::Report { dir } => commands::report::run(&dir),
+        Command::Synth { dir, target, board, report, work, freq, no_install, quiet, json } => {
+            commands::synth::run(&commands::synth::Args {
+                dir: &dir,
+                target: &target,
+                board: board.as_deref(),
+                work: work.as_deref(),
+                report: report.as_deref(),
+                freq_mhz: freq,
+                no_install,
+                quiet,
+                json,
+            })
+        }
         Command::Compare { actual, expected } => commands::compare::run(&actual, &expected),
         Command::Quantize(args) => commands::quantize::run(&args),
         Command::Pack { model, arch, out, dram_base } => commands::pack::run(&model, &arch, &out, dram_base),

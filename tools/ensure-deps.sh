@@ -7,6 +7,8 @@ need_pkgs=()
 command -v verilator >/dev/null 2>&1 || need_pkgs+=(verilator)
 command -v yosys >/dev/null 2>&1 || need_pkgs+=(yosys)
 command -v iverilog >/dev/null 2>&1 || need_pkgs+=(iverilog)
+# tclsh: the syntax check of the Vivado block-design script (flows/tests/vivado_tcl.rs).
+command -v tclsh >/dev/null 2>&1 || need_pkgs+=(tcl)
 
 if ! command -v cargo >/dev/null 2>&1; then
   echo "error: cargo (the Rust toolchain) is not installed; install it with rustup (https://rustup.rs) and re-run." >&2
