@@ -50,6 +50,8 @@ pub enum TopError {
         "no monomorphised top for DMA {bits} bits, activation buffer {act} B, psum depth {pb} (use emit_top_sized)"
     )]
     Size { bits: u32, act: u32, pb: u32 },
+    #[error("starting the thread that emits the top: {0}")]
+    Thread(String),
     #[error("post-op unit buffers of 2^{got} beats, the configuration needs 2^{want} (PW of emit_top_sized)")]
     PostBuffer { got: usize, want: usize },
 }
@@ -637,6 +639,23 @@ pub fn emit_top_sized<const W: usize, const S: usize, const AW: usize, const PA:
 /// 256-pixel psum blocks; other sizes through [`emit_top_sized`]). Every size includes the
 /// post-op unit, its buffers holding the activation buffer.
 pub fn emit_top(cfg: &ArchConfig) -> Result<Design, TopError> {
+    // rust-hdl builds the whole top as one value on the stack (every block's signals inline):
+    // with the post-op unit that frame outgrows a 2 MB thread stack (cargo's test threads), so
+    // the emission runs on a thread of its own with room to spare.
+    let cfg = cfg.clone();
+    std::thread::Builder::new()
+        .name("emit_top".into())
+        .stack_size(EMIT_STACK_BYTES)
+        .spawn(move || emit_top_on_this_thread(&cfg))
+        .map_err(|e| TopError::Thread(e.to_string()))?
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+/// Stack of the thread `emit_top` emits on (virtual memory: only the pages used are touched).
+const EMIT_STACK_BYTES: usize = 256 << 20;
+
+fn emit_top_on_this_thread(cfg: &ArchConfig) -> Result<Design, TopError> {
     match (cfg.dma_data_bits, cfg.act_buffer_bytes, cfg.psum_depth) {
         (64, 4096, 256) => emit_top_sized::<64, 8, 12, 8, 9>(cfg),
         (64, 16384, 256) => emit_top_sized::<64, 8, 14, 8, 11>(cfg),
