@@ -9,7 +9,7 @@ BUILD := build
 SYSTOLE := target/release/systole
 DEMO_MODEL ?= fixtures/tflite/resnet_tiny
 
-.PHONY: all deps build demo test test-rust lint clippy fmt fixtures bench rtl-all verilog synth bitstream clean
+.PHONY: all deps build demo test lint clippy fmt fixtures bench rtl-all verilog synth bitstream clean
 
 all: build
 
@@ -41,7 +41,7 @@ test: deps
 	 else echo "!!! SKIP WARNING: third-party fixtures not found at $(SYSTOLE_FIXTURES); only the repository's own fixtures will be tested !!!"; fi
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
-	$(CARGO) test --workspace --all-targets --locked
+	CARGO="$(CARGO)" tools/run-tests.sh
 
 clippy: fmt
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
