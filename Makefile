@@ -9,7 +9,7 @@ BUILD := build
 SYSTOLE := target/release/systole
 DEMO_MODEL ?= fixtures/tflite/resnet_tiny
 
-.PHONY: all deps build demo test lint clippy fmt fixtures bench rtl-all verilog synth bitstream clean
+.PHONY: all deps build demo test lint clippy fmt docs fixtures bench rtl-all verilog synth bitstream clean
 
 all: build
 
@@ -74,6 +74,10 @@ bitstream: verilog
 
 fmt:
 	$(CARGO) fmt --all
+
+# docs/CLI.md: every subcommand's --help rendered by clap (tests/cli_reference.rs checks it).
+docs:
+	$(CARGO) run --release --locked --quiet -- cli-reference --out docs/CLI.md
 
 # Simulation speed and per-layer cycles / utilisation of the cycle model on ResNet-8 at 8x8,
 # 16x16, 32x32, then the cycle model and the Verilator RTL side by side on the same images

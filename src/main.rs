@@ -4,7 +4,7 @@
 mod commands;
 mod report;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -177,6 +177,13 @@ enum Command {
         /// The golden array.
         expected: PathBuf,
     },
+    /// Print every subcommand's --help as Markdown (docs/CLI.md; `make docs`).
+    #[command(hide = true)]
+    CliReference {
+        /// Write the page to this file instead of stdout.
+        #[arg(long, short = 'o')]
+        out: Option<PathBuf>,
+    },
 }
 
 /// `--budget-macs N` or `--part P` (default: 256 MACs).
@@ -240,6 +247,7 @@ fn main() -> ExitCode {
             })
         }
         Command::Compare { actual, expected } => commands::compare::run(&actual, &expected),
+        Command::CliReference { out } => commands::cli_reference::run(Cli::command(), out.as_deref()),
         Command::Quantize(args) => commands::quantize::run(&args),
         Command::Pack { model, arch, out, dram_base } => commands::pack::run(&model, &arch, &out, dram_base),
         Command::Run { device, image, inputs, outputs, timeout, irq, reset } => {

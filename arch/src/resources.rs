@@ -97,8 +97,15 @@ pub struct Resources {
 }
 
 impl Resources {
+    /// True when the estimate fits `part` with every multiplier on a DSP: the generated RTL
+    /// has no fabric-multiplier PEs or lanes yet, and Yosys maps every multiplier it emits to
+    /// a DSP (a 16 x 16 top takes 285 DSP48E1, more than an xc7z020's 220), so an estimate
+    /// that needs multipliers in LUTs would be a design that does not fit.
     pub fn fits(&self, part: &Part) -> bool {
-        self.dsp <= part.dsp && self.ram_blocks <= part.ram_blocks && self.lut <= part.lut
+        self.fabric_multipliers == 0
+            && self.dsp <= part.dsp
+            && self.ram_blocks <= part.ram_blocks
+            && self.lut <= part.lut
     }
 }
 

@@ -1,3 +1,4 @@
+pub mod cli_reference;
 pub mod compare;
 pub mod generate;
 pub mod inspect;
