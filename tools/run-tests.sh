@@ -16,6 +16,9 @@ JOBS=${JOBS:-2}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
+# Built once with cargo's usual output (compiler errors readable in the log), then listed: the
+# second call finds everything fresh and only prints the JSON artifact messages.
+"$CARGO" test --workspace --all-targets --locked --no-run "$@"
 "$CARGO" test --workspace --all-targets --locked --no-run --message-format=json "$@" >"$work/build.json"
 
 # One line per test binary: "<package dir> <executable> <target name>".
