@@ -6,7 +6,8 @@ CARGO ?= cargo
 SYSTOLE_FIXTURES ?= $(abspath $(CURDIR)/../shared/fixtures)
 export SYSTOLE_FIXTURES
 BUILD := build
-SYSTOLE := target/release/systole
+# cargo puts the binary under $(CARGO_TARGET_DIR) when that is set.
+SYSTOLE := $(or $(CARGO_TARGET_DIR),target)/release/systole
 DEMO_MODEL ?= fixtures/tflite/resnet_tiny
 
 .PHONY: all deps build demo test lint clippy fmt docs fixtures bench rtl-all verilog synth bitstream clean

@@ -79,6 +79,16 @@ pub struct ArchConfig {
     pub param_buffer_channels: u32,
     pub requant: RequantModes,
     pub post_ops: PostOps,
+    /// The last this-many array rows build their multipliers from LUTs instead of DSPs (for
+    /// arrays larger than the part's DSP count). An implementation choice with no effect on
+    /// values, cycles, registers or descriptors, so it is not part of the config hash; absent
+    /// from `arch.json` when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub fabric_pe_rows: u32,
+}
+
+fn is_zero(v: &u32) -> bool {
+    *v == 0
 }
 
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
@@ -126,6 +136,7 @@ impl ArchConfig {
             param_buffer_channels: 2 * cols,
             requant: RequantModes { fixed: true, float: false },
             post_ops: PostOps::default(),
+            fabric_pe_rows: 0,
         }
     }
 
@@ -169,6 +180,12 @@ impl ArchConfig {
             self.param_buffer_channels,
             self.param_buffer_channels >= self.cols && self.param_buffer_channels <= 65536,
             "cols..=65536 (one o-tile's channels at least)",
+        )?;
+        range(
+            "fabric_pe_rows",
+            self.fabric_pe_rows,
+            self.fabric_pe_rows <= self.rows,
+            "at most rows (the array's last rows are fabric PEs)",
         )?;
         if !self.requant.fixed && !self.requant.float {
             return Err(ConfigError::NoRequantMode);

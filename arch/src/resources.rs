@@ -89,24 +89,43 @@ pub fn part(name: &str) -> Option<&'static Part> {
 /// Estimated use of a part's resources.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Resources {
+    /// DSPs the design needs: every PE outside the fabric rows, and the CONV / post-op units'
+    /// multipliers (those always map to DSPs).
     pub dsp: u32,
     pub ram_blocks: u32,
     pub lut: u32,
-    /// Multipliers that did not get a DSP and were built from LUTs (counted in `lut`).
+    /// PE multipliers built from LUTs (the `fabric_pe_rows`; counted in `lut`).
     pub fabric_multipliers: u32,
 }
 
 impl Resources {
-    /// True when the estimate fits `part` with every multiplier on a DSP: the generated RTL
-    /// has no fabric-multiplier PEs or lanes yet, and Yosys maps every multiplier it emits to
-    /// a DSP (a 16 x 16 top takes 285 DSP48E1, more than an xc7z020's 220), so an estimate
-    /// that needs multipliers in LUTs would be a design that does not fit.
+    /// True when the estimate fits `part`.
     pub fn fits(&self, part: &Part) -> bool {
-        self.fabric_multipliers == 0
-            && self.dsp <= part.dsp
-            && self.ram_blocks <= part.ram_blocks
-            && self.lut <= part.lut
+        self.dsp <= part.dsp && self.ram_blocks <= part.ram_blocks && self.lut <= part.lut
     }
+}
+
+/// DSPs outside the array: the CONV unit (address arithmetic and the requant lane) and the
+/// post-op unit. MEASURED (Yosys `synth_xilinx` of whole tops, docs/SYNTHESIS.md): 12 in the
+/// CONV unit with the fixed-point requantiser and 17 in a post-op unit with every operation,
+/// the same at 4 x 4 and 16 x 16 (the units are serial over the columns).
+pub fn unit_dsps(cfg: &ArchConfig) -> u32 {
+    const CONV_UNIT: u32 = 12;
+    // HEURISTIC: a float lane beside the fixed one (24 x 24 mantissa multiply).
+    const FLOAT_LANE: u32 = 4;
+    const POST_UNIT: u32 = 17;
+    let p = &cfg.post_ops;
+    let any_post = p.add || p.avg_pool || p.max_pool || p.global_avg_pool;
+    CONV_UNIT + if cfg.requant.float { FLOAT_LANE } else { 0 } + if any_post { POST_UNIT } else { 0 }
+}
+
+/// The fewest fabric PE rows (array rows whose multipliers are built from LUTs) with which
+/// `cfg`'s DSPs fit `dsp_available`; `None` when even an all-fabric array does not.
+pub fn fabric_rows_needed(cfg: &ArchConfig, dsp_available: u32) -> Option<u32> {
+    let units = unit_dsps(cfg);
+    let for_pes = dsp_available.checked_sub(units)?;
+    let rows_on_dsp = (for_pes / cfg.cols.max(1)).min(cfg.rows);
+    Some(cfg.rows - rows_on_dsp)
 }
 
 /// Block shapes (width, depth) of one RAM unit of the family. Xilinx is counted in BRAM18
@@ -131,16 +150,6 @@ fn memory(family: Family, width: u64, depth: u64) -> (u64, u64) {
     (blocks, 0)
 }
 
-/// DSPs of one requant lane per mode, by family: a 32 x 32 multiply (fixed point) or a
-/// 24 x 24 mantissa multiply (float) tiled on the family's multipliers.
-fn lane_dsps(family: Family, float: bool) -> u32 {
-    match (family, float) {
-        (Family::Xilinx7, false) => 4,
-        (Family::Xilinx7, true) => 2,
-        (_, _) => 4,
-    }
-}
-
 /// HEURISTIC LUT costs, in LUT6 (Xilinx); LUT4 families multiply by [`LUT4_FACTOR`].
 mod lut {
     /// Sequencer, register block, AXI4-Lite, address generators, DMA control.
@@ -149,65 +158,42 @@ mod lut {
     pub const DMA_PER_BIT: u64 = 3;
     /// A PE on a DSP: weight shadow load and control.
     pub const PE_ON_DSP: u64 = 15;
-    /// A PE without a DSP: 9 x 9 multiplier and accumulator adder in fabric.
-    pub const PE_IN_FABRIC: u64 = 100;
+    /// A fabric PE: 9 x 9 shift-and-add multiplier on carry chains plus the accumulator adder
+    /// (synth_xilinx of `Pe::fabric()`: 116 LUT, 32 CARRY4, 69 FF; hdl/tests/resources.rs).
+    pub const PE_IN_FABRIC: u64 = 120;
     /// Skew/deskew and zero-point subtraction per array edge row or column.
     pub const EDGE: u64 = 30;
     /// Requant lane logic besides its multiplier (rounding, shift, zero point, clamp).
     pub const LANE: u64 = 250;
-    /// A requant multiplier in fabric: 32 x 32 (fixed) / 24 x 24 (float).
-    pub const LANE_MUL_FIXED: u64 = 1100;
-    pub const LANE_MUL_FLOAT: u64 = 650;
     /// Post-op units per lane.
     pub const ADD: u64 = 120;
     pub const AVG_POOL: u64 = 80;
     pub const MAX_POOL: u64 = 30;
     pub const GLOBAL_AVG_POOL: u64 = 80;
-    /// Divide-by-count multiplier of the averaging units, when it has no DSP.
-    pub const AVG_MUL: u64 = 300;
 }
 
 /// LUT4 parts need roughly this many more LUTs for the same logic.
 const LUT4_FACTOR: f64 = 1.4;
 
-/// HEURISTIC resource estimate of `cfg` on a part of `family` with `dsp_available` DSPs.
-/// DSPs go to the PEs first, then the requant lanes, then the averaging units; what does not
-/// get one is built from LUTs.
-pub fn estimate(cfg: &ArchConfig, family: Family, dsp_available: u32) -> Resources {
+/// HEURISTIC resource estimate of `cfg` on a part of `family`: PEs of the last
+/// `cfg.fabric_pe_rows` rows are built from LUTs, every other multiplier takes a DSP.
+pub fn estimate(cfg: &ArchConfig, family: Family) -> Resources {
     let (r, c) = (cfg.rows as u64, cfg.cols as u64);
-    let mut dsp_left = dsp_available as u64;
-    let mut fabric_multipliers = 0u64;
+    let fabric_pes = cfg.fabric_pe_rows.min(cfg.rows) as u64 * c;
     let mut luts = lut::BASE + lut::DMA_PER_BIT * cfg.dma_data_bits as u64 + lut::EDGE * (r + c);
     // The R-byte rotator in front of the array: log2(R) levels of 2:1 byte muxes.
     luts += r * 8 * (64 - (r.max(1) - 1).leading_zeros() as u64) / 2;
-    let mut take = |count: u64, dsps_each: u64, fabric_luts_each: u64, luts: &mut u64| {
-        let on_dsp = dsp_left.checked_div(dsps_each).map_or(count, |n| count.min(n));
-        dsp_left -= on_dsp * dsps_each;
-        fabric_multipliers += count - on_dsp;
-        *luts += (count - on_dsp) * fabric_luts_each;
-    };
-    // PEs. ECP5's multiplier has no accumulator: add the adder per PE.
+    // PEs. ECP5's multiplier has no accumulator: add the adder per DSP PE.
     let pe_extra = if family == Family::Ecp5 { cfg.acc_bits as u64 } else { 0 };
-    luts += r * c * (lut::PE_ON_DSP + pe_extra);
-    take(r * c, 1, lut::PE_IN_FABRIC, &mut luts);
-    // Requant lanes.
-    if cfg.requant.fixed {
-        luts += c * lut::LANE;
-        take(c, lane_dsps(family, false) as u64, lut::LANE_MUL_FIXED, &mut luts);
-    }
-    if cfg.requant.float {
-        luts += c * lut::LANE;
-        take(c, lane_dsps(family, true) as u64, lut::LANE_MUL_FLOAT, &mut luts);
-    }
+    luts += (r * c - fabric_pes) * (lut::PE_ON_DSP + pe_extra) + fabric_pes * lut::PE_IN_FABRIC;
+    // The requant lane(s).
+    luts += lut::LANE * (cfg.requant.fixed as u64 + cfg.requant.float as u64);
     let p = &cfg.post_ops;
     luts += c
         * (p.add as u64 * lut::ADD
             + p.avg_pool as u64 * lut::AVG_POOL
             + p.max_pool as u64 * lut::MAX_POOL
             + p.global_avg_pool as u64 * lut::GLOBAL_AVG_POOL);
-    if p.avg_pool || p.global_avg_pool {
-        take(c, 1, lut::AVG_MUL, &mut luts);
-    }
 
     // Buffers: R activation byte banks; weight tiles read one row of C bytes per cycle; psums
     // C x acc_bits wide; parameters 128 bits per channel.
@@ -233,10 +219,10 @@ pub fn estimate(cfg: &ArchConfig, family: Family, dsp_available: u32) -> Resourc
     };
     let sat = |v: u64| v.min(u32::MAX as u64) as u32;
     Resources {
-        dsp: sat(dsp_available as u64 - dsp_left),
+        dsp: sat(r * c - fabric_pes + unit_dsps(cfg) as u64),
         ram_blocks: sat(blocks),
         lut: sat(luts),
-        fabric_multipliers: sat(fabric_multipliers),
+        fabric_multipliers: sat(fabric_pes),
     }
 }
 
@@ -252,25 +238,33 @@ mod tests {
     }
 
     #[test]
-    fn dsps_go_to_pes_first_then_lanes_then_fabric() {
-        let cfg = ArchConfig::new("t", 16, 16);
-        let r = estimate(&cfg, Family::Xilinx7, 1000);
-        assert_eq!((r.dsp, r.fabric_multipliers), (256 + 16 * 4, 0));
-        let tight = estimate(&cfg, Family::Xilinx7, 220);
-        assert_eq!(tight.dsp, 220);
-        assert_eq!(tight.fabric_multipliers, (256 - 220) + 16);
-        assert!(tight.lut > r.lut + 16 * lut::LANE_MUL_FIXED as u32);
+    fn fabric_rows_trade_dsps_for_luts() {
+        let all_post = crate::PostOps { add: true, avg_pool: true, max_pool: true, global_avg_pool: true };
+        let cfg = ArchConfig { post_ops: all_post, ..ArchConfig::new("t", 16, 16) };
+        let r = estimate(&cfg, Family::Xilinx7);
+        // The measured whole top: 256 PEs + 12 CONV unit + 17 post-op unit.
+        assert_eq!((r.dsp, r.fabric_multipliers), (285, 0));
+        let rows = fabric_rows_needed(&cfg, 220).unwrap();
+        assert_eq!(rows, 5, "(285 - 220) / 16 rounded up");
+        let tight = estimate(&ArchConfig { fabric_pe_rows: rows, ..cfg.clone() }, Family::Xilinx7);
+        assert_eq!((tight.dsp, tight.fabric_multipliers), (285 - 80, 80));
+        assert!(tight.fits(part("xc7z020").unwrap()) && !r.fits(part("xc7z020").unwrap()));
+        assert!(tight.lut > r.lut + 80 * (lut::PE_IN_FABRIC - lut::PE_ON_DSP) as u32 - 1);
+        // An ECP5-85F (156 multipliers) keeps 7 rows on DSPs; a part without room for the
+        // units' own multipliers takes nothing.
+        assert_eq!(fabric_rows_needed(&cfg, 156), Some(9));
+        assert_eq!(fabric_rows_needed(&cfg, 20), None);
     }
 
     #[test]
     fn buffers_cost_blocks_per_bank() {
         // 16 banks of 2 KiB: one BRAM18 each = 8 BRAM36; psum 512 bits x 256 = 15 BRAM18.
         let cfg = ArchConfig { act_buffer_bytes: 16 * 2048, ..ArchConfig::new("t", 16, 16) };
-        let r = estimate(&cfg, Family::Xilinx7, 1000);
-        let bigger = estimate(&ArchConfig { act_buffer_bytes: 16 * 8192, ..cfg.clone() }, Family::Xilinx7, 1000);
+        let r = estimate(&cfg, Family::Xilinx7);
+        let bigger = estimate(&ArchConfig { act_buffer_bytes: 16 * 8192, ..cfg.clone() }, Family::Xilinx7);
         assert!(bigger.ram_blocks > r.ram_blocks);
         assert!(r.ram_blocks >= 8 + 7);
-        let ice = estimate(&ArchConfig::new("t", 2, 2), Family::Ice40, 8);
-        assert!(ice.lut > estimate(&ArchConfig::new("t", 2, 2), Family::Xilinx7, 8).lut);
+        let ice = estimate(&ArchConfig::new("t", 2, 2), Family::Ice40);
+        assert!(ice.lut > estimate(&ArchConfig::new("t", 2, 2), Family::Xilinx7).lut);
     }
 }

@@ -11,7 +11,7 @@ use crate::cycles::{
     add_cycles, conv_cycles, global_avg_pool_cycles, pool_cycles, scalesim_ws_cycles, DramModel, LayerCycles,
 };
 use crate::plan::{plan_conv, PlanError};
-use crate::resources::{estimate, part, Family, Part, Resources};
+use crate::resources::{estimate, fabric_rows_needed, part, Family, Part, Resources};
 use crate::workload::{layers, post_ops_needed, LayerWork, Placement, Work};
 use serde::Serialize;
 use systole_model::ir::{Graph, Numerics};
@@ -392,14 +392,20 @@ fn fit_act_buffer(
     let mut bank = needed.div_ceil(rows).next_power_of_two().max(min_bank);
     loop {
         cfg.act_buffer_bytes = u32::try_from(bank * rows).unwrap_or(1 << 28).min(1 << 28);
-        let (family, dsp) = match budget {
-            Budget::MaxMacs(_) => (Family::Xilinx7, u32::MAX),
-            Budget::Part(p) => (p.family, p.dsp),
+        let family = match budget {
+            Budget::MaxMacs(_) => Family::Xilinx7,
+            Budget::Part(p) => p.family,
         };
-        let res = estimate(&cfg, family, dsp);
+        // Under a part, PE rows that get no DSP are built from LUTs (the fewest such rows).
+        let fabric_rows = match budget {
+            Budget::MaxMacs(_) => Some(0),
+            Budget::Part(p) => fabric_rows_needed(&cfg, p.dsp),
+        };
+        cfg.fabric_pe_rows = fabric_rows.unwrap_or(cfg.rows);
+        let res = estimate(&cfg, family);
         let fits = match budget {
             Budget::MaxMacs(_) => true,
-            Budget::Part(p) => res.fits(p),
+            Budget::Part(p) => fabric_rows.is_some() && res.fits(p),
         };
         if fits {
             return Some((cfg, res));

@@ -73,6 +73,7 @@ pub fn run(opts: &Options) -> Result<()> {
         model: opts.model.display().to_string(),
         name: cfg.name.clone(),
         array: [cfg.rows, cfg.cols],
+        fabric_pe_rows: cfg.fabric_pe_rows,
         psum_depth: cfg.psum_depth,
         dma_data_bits: cfg.dma_data_bits,
         act_buffer_bytes: cfg.act_buffer_bytes,
@@ -96,10 +97,14 @@ pub fn run(opts: &Options) -> Result<()> {
     let rendered = report::render(opts.out)?;
 
     println!(
-        "{}: {} x {} array, PB {}, {}-bit DMA, {} B activation buffer, config hash {:#010x}",
+        "{}: {} x {} array{}, PB {}, {}-bit DMA, {} B activation buffer, config hash {:#010x}",
         cfg.name,
         cfg.rows,
         cfg.cols,
+        match cfg.fabric_pe_rows {
+            0 => String::new(),
+            n => format!(" (last {n} rows: multipliers in LUTs)"),
+        },
         cfg.psum_depth,
         cfg.dma_data_bits,
         cfg.act_buffer_bytes,

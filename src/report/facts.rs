@@ -51,6 +51,9 @@ pub struct GenerateFacts {
     pub model: String,
     pub name: String,
     pub array: [u32; 2],
+    /// Array rows (the last ones) whose multipliers are LUTs instead of DSPs.
+    #[serde(default)]
+    pub fabric_pe_rows: u32,
     pub psum_depth: u32,
     pub dma_data_bits: u32,
     pub act_buffer_bytes: u32,

@@ -21,11 +21,15 @@ pub fn render(facts: &Facts, targets: &[TargetSummary], sims: &[SimulateSummary]
     let _ = writeln!(o, "# {}: engine report\n", g.name);
     let _ = writeln!(
         o,
-        "Model `{}` on a {} x {} INT8 weight-stationary array, psum depth {}, {}-bit AXI DMA, {} B activation \
+        "Model `{}` on a {} x {} INT8 weight-stationary array{}, psum depth {}, {}-bit AXI DMA, {} B activation \
          buffer, config hash `{:#010x}`. Cycles assume DRAM with {} cycles latency and a beat every {} cycle(s).\n",
         g.model,
         g.array[0],
         g.array[1],
+        match g.fabric_pe_rows {
+            0 => String::new(),
+            n => format!(" (the last {n} rows with multipliers in LUTs, the others on DSPs)"),
+        },
         g.psum_depth,
         g.dma_data_bits,
         g.act_buffer_bytes,

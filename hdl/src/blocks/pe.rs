@@ -21,6 +21,19 @@
 //!
 //! The multiply is written as a signed 16x16 (rust-hdl's only multiply) of sign-extended 9-bit
 //! operands; Yosys narrows it and packs multiply + add + output register into one DSP48E1.
+//!
+//! A *fabric* PE ([`Pe::fabric`]) builds the same product from LUTs and carry chains instead,
+//! as a shift-accumulate array multiplier: row 0 is `w[0] ? a : 0`, row i (1..=8) adds
+//! `w[i] ? a : 0` (row 8 subtracts it: the weight's sign bit) to the previous row shifted right
+//! by one (arithmetically); the bit shifted out of row i - 1 is product bit i - 1, row 8 gives
+//! bits 17..8. Every row is a 10-bit add that Yosys maps to one carry chain (ECP5: 40 CCU2C +
+//! 81 LUT4 for the multiplier, exhaustively checked). An adder *tree* of the nine shifted
+//! partial products is the textbook alternative but Yosys 0.23 merges it into one `$macc` and
+//! builds that from LUTs only (about 430 LUT4). It exists for arrays larger than the
+//! part's DSP count (a 16 x 16 engine on an ECP5-85F with 156 multipliers): the array builds its
+//! last `fabric_pe_rows` rows this way. The choice is a `Constant` select, so Yosys folds the
+//! unused path away (no `$mul` reaches DSP mapping in a fabric PE, no adder tree survives in a
+//! DSP PE); cycles and values are identical.
 
 use rust_hdl::prelude::*;
 
@@ -52,10 +65,43 @@ pub struct Pe<const ACC: usize = 32> {
     w_wide: Signal<Local, Signed<16>>,
     product: Signal<Local, Signed<32>>,
     product_acc: Signal<Local, Signed<ACC>>,
+    /// True: the product comes from the shift-accumulate rows below, not from `*`.
+    in_fabric: Constant<Bit>,
+    zero10: Constant<Bits<10>>,
+    sign10: Constant<Bits<10>>,
+    top18: Constant<Bits<18>>,
+    zero18: Constant<Bits<18>>,
+    /// `a_in` sign-extended to 10 bits, as bits (each cast is a signal of its own: the emitter
+    /// widens only a bare `x = $signed(y)`, hdl/README.md).
+    a10_signed: Signal<Local, Signed<10>>,
+    a10: Signal<Local, Bits<10>>,
+    /// Row i's addend: `w[i] ? a : 0`.
+    addend: Vec<Signal<Local, Bits<10>>>,
+    /// Row i's sign bit in position 9 (the arithmetic shift's fill of row i + 1), i = 0..8.
+    fill: Vec<Signal<Local, Bits<10>>>,
+    /// Row sums (10 bits each).
+    row: Vec<Signal<Local, Bits<10>>>,
+    /// Product bit i (row i's low bit) in position 17, i = 0..8.
+    low_bit: Vec<Signal<Local, Bits<18>>>,
+    /// Product bits collected MSB-first: after row i, bits 0..i - 1 sit in 18 - i..=17.
+    low: Vec<Signal<Local, Bits<18>>>,
+    row8_signed: Signal<Local, Signed<10>>,
+    row8_ext: Signal<Local, Signed<18>>,
+    row8_bits: Signal<Local, Bits<18>>,
+    row8_wide: Signal<Local, Bits<18>>,
+    fabric_product: Signal<Local, Bits<18>>,
+    fabric_signed: Signal<Local, Signed<18>>,
 }
 
 impl<const ACC: usize> Pe<ACC> {
     const WIDTH_OK: () = assert!(ACC >= 32 && ACC <= 48, "PE accumulator must be 32..=48 bits");
+}
+
+impl<const ACC: usize> Pe<ACC> {
+    /// A PE whose multiplier is built from LUTs and carry chains instead of a DSP.
+    pub fn fabric() -> Self {
+        Self { in_fabric: Constant::new(true), ..Default::default() }
+    }
 }
 
 impl<const ACC: usize> Default for Pe<ACC> {
@@ -84,6 +130,24 @@ impl<const ACC: usize> Default for Pe<ACC> {
             w_wide: Default::default(),
             product: Default::default(),
             product_acc: Default::default(),
+            in_fabric: Constant::new(false),
+            zero10: Constant::new(Bits::<10>::default()),
+            sign10: Constant::new(Bits::<10>::from(0x200u64)),
+            top18: Constant::new(Bits::<18>::from(1u64 << 17)),
+            zero18: Constant::new(Bits::<18>::default()),
+            a10_signed: Default::default(),
+            a10: Default::default(),
+            addend: (0..9).map(|_| Default::default()).collect(),
+            fill: (0..8).map(|_| Default::default()).collect(),
+            row: (0..9).map(|_| Default::default()).collect(),
+            low_bit: (0..8).map(|_| Default::default()).collect(),
+            low: (0..9).map(|_| Default::default()).collect(),
+            row8_signed: Default::default(),
+            row8_ext: Default::default(),
+            row8_bits: Default::default(),
+            row8_wide: Default::default(),
+            fabric_product: Default::default(),
+            fabric_signed: Default::default(),
         }
     }
 }
@@ -94,7 +158,55 @@ impl<const ACC: usize> Logic for Pe<ACC> {
         dff_setup!(self, clock, a_reg, tag_reg, psum_reg, w_pipe, w_shadow, w_active);
         self.a_wide.next = signed_bit_cast::<16, 9>(self.a_in.val());
         self.w_wide.next = signed_bit_cast::<16, 9>(self.w_active.q.val());
-        self.product.next = self.a_wide.val() * self.w_wide.val();
+        // Shift-accumulate product (see the module docs); exact for 9-bit signed operands.
+        self.a10_signed.next = signed_bit_cast::<10, 9>(self.a_in.val());
+        self.a10.next = unsigned_cast::<10>(self.a10_signed.val());
+        for i in 0..9 {
+            self.addend[i].next = self.zero10.val();
+            if self.w_active.q.val().get_bit(i) {
+                self.addend[i].next = self.a10.val();
+            }
+        }
+        // One pass in dependency order (row i - 1 is written before anything reads it): rust-hdl
+        // emits a single `always @(*)`, and a read before the write in it is a loop to Verilator.
+        self.row[0].next = self.addend[0].val();
+        self.low[0].next = self.zero18.val();
+        for i in 1..8 {
+            self.fill[i - 1].next = self.zero10.val();
+            if self.row[i - 1].val().get_bit(9) {
+                self.fill[i - 1].next = self.sign10.val();
+            }
+            // Product bit i - 1 leaves row i - 1 here.
+            self.low_bit[i - 1].next = self.zero18.val();
+            if self.row[i - 1].val().get_bit(0) {
+                self.low_bit[i - 1].next = self.top18.val();
+            }
+            self.low[i].next = (self.low[i - 1].val() >> 1) | self.low_bit[i - 1].val();
+            self.row[i].next = ((self.row[i - 1].val() >> 1) | self.fill[i - 1].val()) + self.addend[i].val();
+        }
+        // Row 8 subtracts: w[8] is the weight's sign bit (w = -256 * w[8] + sum of w[i] * 2^i).
+        self.fill[7].next = self.zero10.val();
+        if self.row[7].val().get_bit(9) {
+            self.fill[7].next = self.sign10.val();
+        }
+        self.low_bit[7].next = self.zero18.val();
+        if self.row[7].val().get_bit(0) {
+            self.low_bit[7].next = self.top18.val();
+        }
+        self.low[8].next = (self.low[7].val() >> 1) | self.low_bit[7].val();
+        self.row[8].next = ((self.row[7].val() >> 1) | self.fill[7].val()) - self.addend[8].val();
+        // Row 8 lands in product bits 17..8; each cast is a signal of its own (emitter rule).
+        self.row8_signed.next = signed_cast::<10>(self.row[8].val());
+        self.row8_ext.next = signed_bit_cast::<18, 10>(self.row8_signed.val());
+        self.row8_bits.next = unsigned_cast::<18>(self.row8_ext.val());
+        self.row8_wide.next = self.row8_bits.val() << 8;
+        self.fabric_product.next = self.row8_wide.val() | (self.low[8].val() >> 10);
+        self.fabric_signed.next = signed_cast::<18>(self.fabric_product.val());
+        if self.in_fabric.val() {
+            self.product.next = signed_bit_cast::<32, 18>(self.fabric_signed.val());
+        } else {
+            self.product.next = self.a_wide.val() * self.w_wide.val();
+        }
         self.product_acc.next = signed_bit_cast::<ACC, 32>(self.product.val());
         if self.en.val() {
             self.a_reg.d.next = self.a_in.val();

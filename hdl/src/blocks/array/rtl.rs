@@ -65,9 +65,16 @@ pub struct SystolicArray<const ACC: usize = 32> {
 }
 
 impl<const ACC: usize> SystolicArray<ACC> {
-    /// An array of `rows` x `cols` PEs (both >= 1).
+    /// An array of `rows` x `cols` PEs (both >= 1), every multiplier on a DSP.
     pub fn new(rows: usize, cols: usize) -> Self {
+        Self::with_fabric_rows(rows, cols, 0)
+    }
+
+    /// An array whose last `fabric_rows` rows (<= `rows`) are fabric PEs ([`Pe::fabric`]):
+    /// same values and cycles, multipliers from LUTs instead of DSPs.
+    pub fn with_fabric_rows(rows: usize, cols: usize, fabric_rows: usize) -> Self {
         assert!(rows >= 1 && cols >= 1, "array shape {rows}x{cols}");
+        assert!(fabric_rows <= rows, "{fabric_rows} fabric rows in a {rows}-row array");
         let side = latency(rows, cols);
         Self {
             clock: Default::default(),
@@ -92,7 +99,9 @@ impl<const ACC: usize> SystolicArray<ACC> {
             w_skew: (1..cols).map(EnDelay::new).collect(),
             shift_skew: (1..cols).map(EnDelay::new).collect(),
             commit_skew: (1..cols).map(EnDelay::new).collect(),
-            pes: (0..rows * cols).map(|_| Default::default()).collect(),
+            pes: (0..rows * cols)
+                .map(|i| if i / cols >= rows - fabric_rows { Pe::fabric() } else { Pe::default() })
+                .collect(),
             deskew: (0..cols - 1).map(|c| EnDelay::new(cols - 1 - c)).collect(),
             valid_line: EnDelay::new(side),
             tile_start_line: EnDelay::new(side),

@@ -419,7 +419,7 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> ConvUnit<
             error_code: Default::default(),
             stall: Default::default(),
             reader,
-            array: SystolicArray::new(rows, cols),
+            array: SystolicArray::with_fabric_rows(rows, cols, cfg.fabric_pe_rows as usize),
             requant_lane: Default::default(),
             strobe_line: Default::default(),
             walker: SliceWalker::new(beat),
