@@ -6,8 +6,9 @@
 //! several array shapes.
 //!
 //! Not engine layers, so skipped: `requantize_s64` (int16), mul, softmax, pad (host steps).
-//! `*_int4` cases run in their own test on the 8-bit engine, weights sign-extended to bytes as
-//! lowering does for int4 models (`cmsis::int4_family`). Cases whose zero points the engine's 9-bit operands cannot
+//! `*_int4` cases run in their own test on the 8-bit engines (weights sign-extended to bytes, as
+//! lowering does for int4 models) and on the same engines built with `weight_bits` = 4 (two
+//! weights per tile byte; `cmsis::int4_family`). Cases whose zero points the engine's 9-bit operands cannot
 //! take are reported and counted (none at the time of writing).
 
 mod cmsis;
@@ -25,13 +26,17 @@ fn engines() -> Vec<ArchConfig> {
 }
 
 /// Runs every case `pick` selects on every engine of [`engines`]: (bit-exact runs, refusals, failures).
-fn run_cases(cases: &[Case], pick: fn(&Case) -> Option<Family>) -> (usize, Vec<String>, Vec<String>) {
+fn run_cases(
+    cases: &[Case],
+    pick: fn(&Case) -> Option<Family>,
+    engines: &[ArchConfig],
+) -> (usize, Vec<String>, Vec<String>) {
     let timing = DramTiming::new(20, 1).expect("timing");
     let (mut ran, mut refused, mut failures) = (0, Vec::new(), Vec::new());
     for c in cases {
         let Some(fam) = pick(c) else { continue };
-        for cfg in engines() {
-            let (mut dev, d, out, len) = match build(c, fam, &cfg) {
+        for cfg in engines {
+            let (mut dev, d, out, len) = match build(c, fam, cfg) {
                 Ok(b) => b,
                 Err(e) => {
                     refused.push(e);
@@ -43,7 +48,7 @@ fn run_cases(cases: &[Case], pick: fn(&Case) -> Option<Family>) -> (usize, Vec<S
             dev.dram
                 .write(DESCRIPTOR_BYTES as u64, &end.iter().flat_map(|w| w.to_le_bytes()).collect::<Vec<u8>>())
                 .unwrap();
-            let mut engine = CycleModel::new(&cfg, timing).expect("config");
+            let mut engine = CycleModel::new(cfg, timing).expect("config");
             match engine.run_program(&mut dev.dram, 0, 2) {
                 Ok(stats) => {
                     ran += 1;
@@ -63,7 +68,7 @@ fn run_cases(cases: &[Case], pick: fn(&Case) -> Option<Family>) -> (usize, Vec<S
 #[test]
 fn cmsis_nn_vectors_on_the_cycle_model() {
     let Some(cases) = cases(&shared()) else { return };
-    let (ran, refused, failures) = run_cases(&cases, family);
+    let (ran, refused, failures) = run_cases(&cases, family, &engines());
     println!("{ran} case runs bit-exact; {} cases the engine cannot take:", refused.len());
     for r in &refused {
         println!("  {r}");
@@ -72,15 +77,22 @@ fn cmsis_nn_vectors_on_the_cycle_model() {
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }
 
+/// The same engines built for 4-bit weights (two per byte in the tiles, `weight_bits` = 4).
+fn int4_engines() -> Vec<ArchConfig> {
+    engines().into_iter().map(|c| ArchConfig { name: format!("{}_w4", c.name), weight_bits: 4, ..c }).collect()
+}
+
 #[test]
-fn cmsis_nn_int4_vectors_on_the_8bit_engine() {
+fn cmsis_nn_int4_vectors_on_8bit_and_4bit_engines() {
     let Some(cases) = cases(&shared()) else { return };
-    let (ran, refused, failures) = run_cases(&cases, int4_family);
+    let mut all = engines();
+    all.extend(int4_engines());
+    let (ran, refused, failures) = run_cases(&cases, int4_family, &all);
     println!("{ran} int4 case runs bit-exact; refused: {refused:?}");
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
     // fully_connected_int4_6 has output zero point 128, which no int8 OUT_ZP holds (the refusal
     // is the descriptor check's; the reference test runs it).
     assert_eq!(refused.len(), 1, "refused: {refused:?}");
     assert!(refused[0].starts_with("fully_connected_int4_6:"), "refused: {refused:?}");
-    assert_eq!(ran, 18 * engines().len(), "every other consistent int4 case on every engine");
+    assert_eq!(ran, 18 * all.len(), "every other consistent int4 case on every engine");
 }

@@ -106,6 +106,10 @@ pub fn family(c: &Case) -> Option<Family> {
     })
 }
 
+fn unpack_check(c: &Case, r: Result<Vec<u8>, systole_model::ir::int4::Int4RangeError>) -> Result<Vec<u8>, String> {
+    r.map_err(|e| format!("{}: the engine cannot take this case: weights on a 4-bit engine: {e}", c.name))
+}
+
 /// The `*_int4` cases whose arrays are mutually consistent (the reference reproduces them:
 /// model/tests/cmsis_nn.rs) and their family: every depthwise and fully-connected case and three
 /// conv cases.
@@ -248,6 +252,13 @@ pub fn build(c: &Case, fam: Family, cfg: &ArchConfig) -> Result<(Device, LayerDe
                     }
                 }
             }
+            // A 4-bit engine stores each tile two weights per byte, low nibble first.
+            let tiles = if cfg.int4_weights() {
+                let values: Vec<i8> = tiles.iter().map(|&b| b as i8).collect();
+                unpack_check(c, systole_model::ir::int4::pack_i4(&values))?
+            } else {
+                tiles
+            };
             let params: Vec<u8> = (0..g.out_c)
                 .flat_map(|o| {
                     let p = ChannelParams {
