@@ -1,6 +1,8 @@
 //! `systole quantize` end to end: the binary writes the committed QDQ model of
 //! `fixtures/quantize/resnet_tiny` byte for byte, `systole reference` on it reproduces
 //! onnxruntime's golden, and bad input ends in a clear error (non-zero exit, no output file).
+//! `--weight-bits 4` on digits writes `fixtures/quantize/digits_int4/model.onnx` byte for byte,
+//! and that model packed for a 4-bit-weight engine runs on `sim:cycle` to onnxruntime's golden.
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -13,15 +15,16 @@ fn fixture(p: &str) -> String {
     format!("{}/fixtures/{p}", env!("CARGO_MANIFEST_DIR"))
 }
 
-fn scratch() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("systole-quantize-cli-{}", std::process::id()));
+/// A scratch directory per test: tests run in parallel and each removes its own at the end.
+fn scratch(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("systole-quantize-cli-{}-{test}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("scratch dir");
     dir
 }
 
 #[test]
 fn quantize_then_reference_matches_onnxruntime() {
-    let dir = scratch();
+    let dir = scratch("reference");
     let out = dir.join("q.onnx");
     let out_s = out.to_str().unwrap();
     let fp32 = fixture("onnx/resnet_tiny_qdq/model_fp32.onnx");
@@ -40,9 +43,57 @@ fn quantize_then_reference_matches_onnxruntime() {
 }
 
 #[test]
+fn int4_quantize_pack_and_run_on_a_4bit_engine() {
+    let shared = std::env::var_os("SYSTOLE_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures")))
+        .join("onnx/digits_qdq");
+    if !shared.is_dir() {
+        eprintln!("SKIP: {} not found (set SYSTOLE_FIXTURES)", shared.display());
+        return;
+    }
+    let dir = scratch("int4");
+    let (model, arch, image, y) = (dir.join("m.onnx"), dir.join("arch.json"), dir.join("m.bin"), dir.join("y.npy"));
+    let s = |p: &PathBuf| p.to_str().unwrap().to_string();
+    let (fp32, calib) = (shared.join("model_fp32.onnx"), shared.join("calib.npy"));
+    let r = systole(&[
+        "quantize",
+        &s(&fp32),
+        "--calib",
+        &s(&calib),
+        "--out",
+        &s(&model),
+        "--per-channel",
+        "--weight-bits",
+        "4",
+    ]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert!(
+        std::fs::read(&model).unwrap() == std::fs::read(fixture("quantize/digits_int4/model.onnx")).unwrap(),
+        "differs from the fixture"
+    );
+    // A 16 x 16 engine with float requant (an onnxruntime model) and 4-bit weights.
+    let mut cfg = systole_arch::ArchConfig::new("digits_int4", 16, 16);
+    cfg.requant.float = true;
+    cfg.weight_bits = 4;
+    std::fs::write(&arch, cfg.to_json()).unwrap();
+    let r = systole(&["pack", &s(&model), "--arch", &s(&arch), "--out", &s(&image)]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let x = fixture("quantize/digits_int4/input_000.npy");
+    let r = systole(&["run", "--device", "sim:cycle", "--image", &s(&image), "-i", &x, "-o", &s(&y)]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let r = systole(&["compare", &s(&y), &fixture("quantize/digits_int4/output_000.npy")]);
+    assert!(r.status.success(), "sim:cycle differs from onnxruntime: {}", String::from_utf8_lossy(&r.stdout));
+    // The int8 model on the same engine: refused with the reason.
+    let r = systole(&["pack", &fixture("quantize/digits/model.onnx"), "--arch", &s(&arch), "--out", &s(&image)]);
+    assert!(!r.status.success());
+    assert!(String::from_utf8_lossy(&r.stderr).contains("--weight-bits 4"), "{}", String::from_utf8_lossy(&r.stderr));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn quantize_fails_clearly() {
-    let dir = scratch().join("bad");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("bad");
     let out = dir.join("q.onnx");
     let out_s = out.to_str().unwrap();
     let fp32 = fixture("onnx/resnet_tiny_qdq/model_fp32.onnx");

@@ -50,6 +50,19 @@ pub mod feature {
     pub const POST_AVG_POOL: u32 = 1 << 9;
     pub const POST_MAX_POOL: u32 = 1 << 10;
     pub const POST_GLOBAL_AVG_POOL: u32 = 1 << 11;
+    /// Weights are stored and fetched as 4-bit values, two per byte (`weight_bits` = 4).
+    pub const WEIGHTS_INT4: u32 = 1 << 16;
+}
+
+/// Weight widths the engine can be built for.
+pub const WEIGHT_BITS: [u32; 2] = [8, 4];
+
+fn default_weight_bits() -> u32 {
+    8
+}
+
+fn is_default_weight_bits(v: &u32) -> bool {
+    *v == 8
 }
 
 /// The configuration of one generated engine.
@@ -85,6 +98,11 @@ pub struct ArchConfig {
     /// from `arch.json` when 0.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub fabric_pe_rows: u32,
+    /// Stored weight width: 8 (one weight per byte) or 4 (two per byte, low nibble first; the
+    /// weight DMA moves half the bytes). Absent in `arch.json` = 8. Hashed through
+    /// [`feature::WEIGHTS_INT4`], so 8-bit configurations keep their hash.
+    #[serde(default = "default_weight_bits", skip_serializing_if = "is_default_weight_bits")]
+    pub weight_bits: u32,
 }
 
 fn is_zero(v: &u32) -> bool {
@@ -137,6 +155,7 @@ impl ArchConfig {
             requant: RequantModes { fixed: true, float: false },
             post_ops: PostOps::default(),
             fabric_pe_rows: 0,
+            weight_bits: 8,
         }
     }
 
@@ -187,6 +206,13 @@ impl ArchConfig {
             self.fabric_pe_rows <= self.rows,
             "at most rows (the array's last rows are fabric PEs)",
         )?;
+        range("weight_bits", self.weight_bits, WEIGHT_BITS.contains(&self.weight_bits), "8 or 4")?;
+        range(
+            "weight_bits",
+            self.weight_bits,
+            self.weight_bits == 8 || (self.rows * self.cols).is_multiple_of(2),
+            "4-bit weights need an even rows x cols (whole bytes per tile)",
+        )?;
         if !self.requant.fixed && !self.requant.float {
             return Err(ConfigError::NoRequantMode);
         }
@@ -215,6 +241,17 @@ impl ArchConfig {
             | bit(self.post_ops.avg_pool, feature::POST_AVG_POOL)
             | bit(self.post_ops.max_pool, feature::POST_MAX_POOL)
             | bit(self.post_ops.global_avg_pool, feature::POST_GLOBAL_AVG_POOL)
+            | bit(self.weight_bits == 4, feature::WEIGHTS_INT4)
+    }
+
+    /// True when weights are stored two per byte.
+    pub fn int4_weights(&self) -> bool {
+        self.weight_bits == 4
+    }
+
+    /// Bytes of one R x C weight tile in DRAM and in the weight buffer.
+    pub fn weight_tile_bytes(&self) -> u64 {
+        (self.rows as u64 * self.cols as u64 * self.weight_bits as u64).div_ceil(8)
     }
 
     /// The canonical encoding the hash is computed over: 11 little-endian u32 words, in this
@@ -319,6 +356,7 @@ mod tests {
             ArchConfig { param_buffer_channels: 16, ..c.clone() },
             ArchConfig { requant: RequantModes { fixed: true, float: true }, ..c.clone() },
             ArchConfig { post_ops: PostOps { add: true, ..PostOps::default() }, ..c.clone() },
+            ArchConfig { weight_bits: 4, ..c.clone() },
         ];
         for v in &variants {
             v.validate().unwrap();
@@ -349,6 +387,21 @@ mod tests {
         assert!(matches!(
             err(ArchConfig { weight_buffer_tiles: 3, ..c.clone() }),
             ConfigError::Range { field: "weight_buffer_tiles", .. }
+        ));
+        assert!(matches!(
+            err(ArchConfig { weight_bits: 2, ..c.clone() }),
+            ConfigError::Range { field: "weight_bits", .. }
+        ));
+        assert!(matches!(
+            err(ArchConfig {
+                rows: 3,
+                cols: 5,
+                act_buffer_bytes: 3 * 1024,
+                param_buffer_channels: 10,
+                weight_bits: 4,
+                ..c.clone()
+            }),
+            ConfigError::Range { field: "weight_bits", .. }
         ));
         assert!(matches!(
             err(ArchConfig { psum_depth: 0, ..c.clone() }),

@@ -112,7 +112,7 @@ pub fn conv_cycles(plan: &ConvPlan, cfg: &ArchConfig, dram: &DramModel) -> Layer
     let dma = Dma::new(cfg, dram);
     let g = &plan.geometry;
     let (rows, cols) = (plan.rows as u64, plan.cols as u64);
-    let weight_fetch = dma.run(rows * cols);
+    let weight_fetch = dma.run(cfg.weight_tile_bytes());
     let double_buffered = cfg.weight_buffer_tiles >= 2;
     let mut c = LayerCycles {
         descriptor: dma.run(DESCRIPTOR_BYTES as u64),

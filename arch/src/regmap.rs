@@ -276,6 +276,8 @@ pub const FEATURES_POST_ADD: Field = Field::new("POST_ADD", 8, 1, "element-wise 
 pub const FEATURES_POST_AVG_POOL: Field = Field::new("POST_AVG_POOL", 9, 1, "average-pool unit");
 pub const FEATURES_POST_MAX_POOL: Field = Field::new("POST_MAX_POOL", 10, 1, "max-pool unit");
 pub const FEATURES_POST_GLOBAL_AVG_POOL: Field = Field::new("POST_GLOBAL_AVG_POOL", 11, 1, "global average-pool unit");
+pub const FEATURES_WEIGHTS_INT4: Field =
+    Field::new("WEIGHTS_INT4", 16, 1, "weights stored two per byte (4-bit weight path, weight_bits = 4)");
 
 pub const PROGRAM_COUNT_COUNT: Field =
     Field::new("COUNT", 0, 16, "descriptors at most (END included); running past it is PROGRAM_OVERRUN");
@@ -295,14 +297,17 @@ pub const CONFIG_HASH: Register = Register::cfg(
     "ArchConfig::config_hash(); the driver refuses an image whose hash differs from its header's",
 );
 pub const FEATURES: Register =
-    Register::cfg("FEATURES", 0x00C, ConfigValue::Features, "requant modes and post-op units present").with_fields(&[
-        FEATURES_REQUANT_FIXED,
-        FEATURES_REQUANT_FLOAT,
-        FEATURES_POST_ADD,
-        FEATURES_POST_AVG_POOL,
-        FEATURES_POST_MAX_POOL,
-        FEATURES_POST_GLOBAL_AVG_POOL,
-    ]);
+    Register::cfg("FEATURES", 0x00C, ConfigValue::Features, "requant modes, post-op units, weight width").with_fields(
+        &[
+            FEATURES_REQUANT_FIXED,
+            FEATURES_REQUANT_FLOAT,
+            FEATURES_POST_ADD,
+            FEATURES_POST_AVG_POOL,
+            FEATURES_POST_MAX_POOL,
+            FEATURES_POST_GLOBAL_AVG_POOL,
+            FEATURES_WEIGHTS_INT4,
+        ],
+    );
 pub const CONTROL: Register = Register {
     name: "CONTROL",
     offset: 0x010,

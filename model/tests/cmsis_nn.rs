@@ -2,14 +2,18 @@
 //!
 //! Every case of `../shared/fixtures/cmsis-nn` (or `$SYSTOLE_FIXTURES/cmsis-nn`) that is a conv,
 //! depthwise conv, grouped conv, fully connected, pooling, add, mul, softmax or pad is run and its
-//! `output_ref` (or `output`) must match exactly. Skipped on purpose: `*_int4` (packed 4-bit
-//! weights) and `requantize_s64` (int16 activations). The conventions are those of the fixtures
-//! README: INPUT_OFFSET = -zp, PAD_X / PAD_Y leading pads, OHWI conv weights, depthwise weights
-//! [1, KH, KW, C_out], per-channel `output_mult` / `output_shift` (positive = left shift).
+//! `output_ref` (or `output`) must match exactly. `*_int4` cases (two signed 4-bit weights per
+//! byte, low nibble first, the whole tensor packed as one stream) are unpacked with
+//! `ir::int4::unpack_i4` and run through the same kernels; see [`INCONSISTENT_INT4`] for the conv
+//! cases whose stored vectors do not belong together. Skipped on purpose: `requantize_s64` (int16
+//! activations). The conventions are those of the fixtures README: INPUT_OFFSET = -zp, PAD_X /
+//! PAD_Y leading pads, OHWI conv weights, depthwise weights [1, KH, KW, C_out], per-channel
+//! `output_mult` / `output_shift` (positive = left shift).
 
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use systole_model::ir::int4::unpack_i4;
 use systole_model::ir::{Activation, Conv2dAttrs, Padding2d, Pool2dAttrs};
 use systole_model::kernels::conv::{conv2d_q, Conv2dGeometry, ConvQuant};
 use systole_model::kernels::elementwise::{add_tflite, mul_tflite, TfliteAddParams, TfliteMulParams};
@@ -59,6 +63,27 @@ impl Case {
     fn i8s(&self, key: &str) -> Vec<i8> {
         self.arr(key).into_iter().map(|v| i8::try_from(v).expect("int8 value")).collect()
     }
+    /// The first array of `keys` that exists, as weights: unpacked from 4-bit nibbles for
+    /// `*_int4` cases (`count` values), else the int8 values as they are.
+    fn weights(&self, keys: &[&str], count: usize) -> Vec<i8> {
+        let key = keys.iter().find(|k| self.has(k)).unwrap_or_else(|| panic!("{}: no weights", self.name));
+        if !self.is_int4() {
+            return self.i8s(key);
+        }
+        // The converter keeps the C type (int8_t) but some headers store the bytes as 0..255.
+        let bytes: Vec<u8> = self.arr(key).into_iter().map(|v| v as u8).collect();
+        assert_eq!(
+            bytes.len(),
+            count.div_ceil(2),
+            "{}: {key} holds {} bytes for {count} int4 values",
+            self.name,
+            bytes.len()
+        );
+        unpack_i4(&bytes, count)
+    }
+    fn is_int4(&self) -> bool {
+        self.name.contains("int4")
+    }
     fn i32s(&self, key: &str) -> Vec<i32> {
         self.arr(key).into_iter().map(|v| i32::try_from(v).expect("int32 value")).collect()
     }
@@ -70,6 +95,44 @@ impl Case {
         v[..len].to_vec()
     }
 }
+
+/// `*_int4` conv cases whose stored arrays cannot come from one convolution: with the test's
+/// own `weights`, `input`, `biases`, `output_mult` / `output_shift` (the arrays
+/// `test_arm_convolve_s4.c` passes to `arm_convolve_s4`) no reading of the packed weights (low or
+/// high nibble first, OHWI / HWIO / OIHW / IHWO / OWHI, the leftover `input_weights`,
+/// `output_multiplier`, `input_bias` arrays, `output` instead of `output_ref`) reproduces
+/// `output_ref`, while the same kernels reproduce all int4 depthwise and fully-connected cases and
+/// the three int4 conv cases not listed here (`basic_int4`, `kernel1x1_int4`,
+/// `kernel1x1_stride_x_y_1_int4`). The plainest witness is `conv_5_int4`: bias 0,
+/// output offset 0 and 16384 random inputs, yet its `output_ref` is -88 in all 32 positions. The
+/// fixture's headers were evidently taken from different generator runs (several folders also
+/// hold stale `input_weights` / `output` arrays). The test requires each of these to still
+/// mismatch, so a corrected fixture makes it fail and the case moves to the exact set.
+const INCONSISTENT_INT4: [&str; 23] = [
+    "basic_2_int4",
+    "conv_1_x_n_1_int4",
+    "conv_1_x_n_2_int4",
+    "conv_1_x_n_3_int4",
+    "conv_1_x_n_4_int4",
+    "conv_1_x_n_5_int4",
+    "conv_2_int4",
+    "conv_2x2_dilation_5x5_input_int4",
+    "conv_2x2_dilation_int4",
+    "conv_2x3_dilation_int4",
+    "conv_3_int4",
+    "conv_3x2_dilation_int4",
+    "conv_3x3_dilation_5x5_input_int4",
+    "conv_4_int4",
+    "conv_5_int4",
+    "conv_dilation_golden_int4",
+    "conv_out_activation_int4",
+    "kernel1x1_int4_2",
+    "kernel1x1_int4_3",
+    "kernel1x1_stride_x_int4",
+    "kernel1x1_stride_x_y_2_int4",
+    "kernel1x1_stride_x_y_int4",
+    "stride2pad1_int4",
+];
 
 fn stage(mult: Vec<i32>, shift: Vec<i32>, zp: i32, act_min: i32, act_max: i32) -> OutputStage {
     OutputStage {
@@ -104,7 +167,7 @@ enum Family {
 
 fn family(c: &Case) -> Option<Family> {
     let n = c.name.as_str();
-    if n.contains("int4") || n == "requantize_s64" {
+    if n == "requantize_s64" {
         return None;
     }
     let has = |k: &str| c.config.contains_key(k);
@@ -148,7 +211,12 @@ fn run_conv(c: &Case, fam: Family) -> (Vec<i8>, Vec<i8>) {
         bottom: trailing_pad(ih, oh, kh, sh, dh, pt),
         right: trailing_pad(iw, ow, kw, sw, dw, pl),
     };
-    let mut weights = c.i8s("weights");
+    let w_in_plain = match fam {
+        Family::Depthwise => 1,
+        Family::Grouped => c.cfg_or("FILTER_CH", in_c as i64) as usize,
+        _ => in_c,
+    };
+    let mut weights = c.weights(&["weights"], out_c * kh * kw * w_in_plain);
     let (groups, w_in) = match fam {
         Family::Depthwise => {
             // [1, KH, KW, C_out] -> OHWI [C_out, KH, KW, 1]
@@ -172,6 +240,8 @@ fn run_conv(c: &Case, fam: Family) -> (Vec<i8>, Vec<i8>) {
         .unwrap_or_else(|e| panic!("{}: {e}", c.name));
     assert_eq!((g.out_h, g.out_w), (oh, ow), "{}: output size", c.name);
     let input = c.i8s("input");
+    // Some int4 folders hold longer `input` arrays than their config (see INCONSISTENT_INT4).
+    let input = input.get(..g.input_len()).unwrap_or(&input).to_vec();
     let bias = c.i32s("biases");
     let st = stage(
         c.i32s("output_mult"),
@@ -192,9 +262,9 @@ fn run_fc(c: &Case) -> (Vec<i8>, Vec<i8>) {
     let batches = c.cfg_or("INPUT_BATCHES", 1) as usize;
     let input = c.i8s("input");
     let input = input[..batches * k].to_vec();
-    let weights = c.i8s("weights");
+    let weights = c.weights(&["weights", "input_weights"], out_c * k);
     let g = FcGeometry::new(input.len(), &[out_c, k]).unwrap_or_else(|e| panic!("{}: {e}", c.name));
-    let bias = ["biases", "bias"].iter().find(|k| c.has(k)).map(|k| c.i32s(k));
+    let bias = ["biases", "bias", "input_bias"].iter().find(|k| c.has(k)).map(|k| c.i32s(k));
     let (mult, shift) = if c.config.contains_key("OUTPUT_MULTIPLIER") {
         (vec![c.cfg("OUTPUT_MULTIPLIER") as i32], vec![c.cfg("OUTPUT_SHIFT") as i32])
     } else {
@@ -332,6 +402,7 @@ fn cmsis_nn_int8_vectors_match_exactly() {
     files.sort();
     let mut matched: BTreeMap<Family, (usize, usize)> = BTreeMap::new();
     let mut failures = Vec::new();
+    let (mut int4_exact, mut int4_inconsistent) = (Vec::new(), Vec::new());
     for path in &files {
         let text = std::fs::read_to_string(path).expect("read case");
         let json: Json = serde_json::from_str(&text).expect("parse case");
@@ -348,6 +419,17 @@ fn cmsis_nn_int8_vectors_match_exactly() {
             Family::Softmax => run_softmax(&case),
             Family::Pad => run_pad(&case),
         };
+        if INCONSISTENT_INT4.contains(&case.name.as_str()) {
+            if got == want {
+                failures.push(format!("{}: listed as inconsistent but now matches; move it", case.name));
+            } else {
+                int4_inconsistent.push(case.name.clone());
+            }
+            continue;
+        }
+        if case.is_int4() && got == want {
+            int4_exact.push(format!("{} ({fam:?})", case.name));
+        }
         let entry = matched.entry(fam).or_default();
         entry.1 += 1;
         if got == want {
@@ -360,7 +442,11 @@ fn cmsis_nn_int8_vectors_match_exactly() {
     for (fam, (ok, total)) in &matched {
         println!("cmsis-nn {fam:?}: {ok}/{total} exact");
     }
+    println!("cmsis-nn int4: {} exact: {}", int4_exact.len(), int4_exact.join(", "));
+    println!("cmsis-nn int4: {} inconsistent fixtures (see INCONSISTENT_INT4)", int4_inconsistent.len());
     assert!(failures.is_empty(), "mismatches:\n{}", failures.join("\n"));
+    assert_eq!(int4_inconsistent.len(), INCONSISTENT_INT4.len(), "an INCONSISTENT_INT4 case is missing");
+    assert!(int4_exact.len() >= 19, "only {} int4 cases ran exact", int4_exact.len());
     // A conformance test that silently ran nothing must fail.
     let minimum = [
         (Family::Conv, 20),

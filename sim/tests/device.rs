@@ -199,3 +199,40 @@ fn multi_run_schedules_interleave_host_steps_and_report_the_program_index_of_a_f
     assert_eq!((code.as_str(), *layer, *run), ("BAD_MAGIC", first, runs.len() - 1), "{err}");
     assert_eq!(name, &names[first as usize].0);
 }
+
+/// An engine built for 4-bit weights (`weight_bits` = 4): the digits model quantized with
+/// `--weight-bits 4` is packed two weights per byte, runs through the registers on the cycle
+/// model bit-exactly (the 8 onnxruntime-golden inputs), with a smaller image and fewer weight
+/// DMA cycles than the same model on the 8-bit engine; an int8 model is refused by name.
+#[test]
+fn int4_engine_runs_packed_int4_weights_and_refuses_int8_models() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/quantize/digits_int4");
+    let graph = model_in(&dir);
+    let cfg8 = full("a16x16", 16, 16, 64);
+    let cfg4 = ArchConfig { weight_bits: 4, ..cfg8.clone() };
+    let exec = Executor::new(&graph).expect("exec");
+    let mut busy = [0u64; 2];
+    let mut weight_bytes = [0usize; 2];
+    for (e, cfg) in [&cfg8, &cfg4].into_iter().enumerate() {
+        let image = packed(&graph, cfg);
+        weight_bytes[e] = image.weights.len();
+        let mut drv = Driver::open(device(cfg, &image), image, RunOptions::default()).expect("open");
+        for n in 0..8 {
+            let x = npy::read_value(&dir.join(format!("input_{n:03}.npy"))).expect("input");
+            let want = exec.run(std::slice::from_ref(&x)).expect("reference");
+            let report = drv.run(std::slice::from_ref(&x)).unwrap_or_else(|e| panic!("{}: {e}", cfg.name));
+            assert!(same(&report.outputs[0], &want[0]), "{} input {n}: output differs from the reference", cfg.name);
+            busy[e] += report.runs.iter().map(|r| r.busy_cycles).sum::<u64>();
+        }
+    }
+    eprintln!("digits int4: weight bytes 8-bit engine {} / 4-bit engine {}", weight_bytes[0], weight_bytes[1]);
+    eprintln!("digits int4: BUSY_CYCLES over 8 inputs, 8-bit engine {} / 4-bit engine {}", busy[0], busy[1]);
+    assert_eq!(weight_bytes[1] * 2, weight_bytes[0], "two weights per byte");
+    assert!(busy[1] < busy[0], "half the weight DMA bytes must show in the cycles");
+
+    // The 8-bit digits model on the 4-bit engine: refused, naming the layer and the remedy.
+    let int8 = model_in(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/quantize/digits"));
+    let err = pack(&int8, &cfg4, PackOptions::default()).expect_err("int8 weights on a 4-bit engine");
+    let msg = err.to_string();
+    assert!(msg.contains("int8") && msg.contains("--weight-bits 4"), "{msg}");
+}

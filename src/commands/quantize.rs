@@ -4,7 +4,7 @@
 use anyhow::{bail, Context, Result};
 use clap::ValueEnum;
 use std::path::PathBuf;
-use systole_model::quantize::{self, ActType, Method, Options, TensorKind};
+use systole_model::quantize::{self, ActType, Method, Options, TensorKind, WeightType};
 use systole_model::{import, npy};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -18,6 +18,14 @@ pub enum CalibMethod {
 pub enum Activations {
     Int8,
     Uint8,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum WeightBits {
+    #[value(name = "8")]
+    Eight,
+    #[value(name = "4")]
+    Four,
 }
 
 #[derive(clap::Args)]
@@ -40,9 +48,13 @@ pub struct Args {
     /// weights can saturate there (vpmaddubsw) unless --reduce-range.
     #[arg(long, value_enum, default_value = "int8")]
     activations: Activations,
-    /// 7-bit weights (onnxruntime reduce_range=True).
+    /// 7-bit weights (onnxruntime reduce_range=True; 3-bit with --weight-bits 4).
     #[arg(long)]
     reduce_range: bool,
+    /// Weight width: 8 (int8) or 4 (int4, onnxruntime's QInt4: symmetric [-8, 7], written as ONNX
+    /// INT4 initializers with DequantizeLinear at opset 21).
+    #[arg(long, value_enum, default_value = "8")]
+    weight_bits: WeightBits,
     /// Write every tensor's scale / zero point / calibrated range as JSON.
     #[arg(long)]
     report: Option<PathBuf>,
@@ -63,6 +75,10 @@ pub fn run(args: &Args) -> Result<()> {
             Activations::Uint8 => ActType::Uint8,
         },
         reduce_range: args.reduce_range,
+        weights: match args.weight_bits {
+            WeightBits::Eight => WeightType::Int8,
+            WeightBits::Four => WeightType::Int4,
+        },
     };
     let name = systole_model::load::model_name(&args.model);
     let q = quantize::quantize_onnx(&bytes, &name, &calib, &opts)
@@ -74,12 +90,13 @@ pub fn run(args: &Args) -> Result<()> {
     std::fs::write(&args.out, &q.model).with_context(|| format!("writing {}", args.out.display()))?;
     let count = |k: TensorKind| q.tensors.iter().filter(|t| t.kind == k).count();
     println!(
-        "quantized {} with {} calibration samples ({:?}, {} weights, {} activations): {} activations, {} weights, \
-         {} biases; {} Relu/Clip folded",
+        "quantized {} with {} calibration samples ({:?}, {} int{} weights, {} activations): {} activations, {} \
+         weights, {} biases; {} Relu/Clip folded",
         args.model.display(),
         q.samples,
         opts.method,
         if opts.per_channel { "per-channel" } else { "per-tensor" },
+        opts.weights.bits(),
         format!("{:?}", opts.activation).to_lowercase(),
         count(TensorKind::Activation),
         count(TensorKind::Weight),

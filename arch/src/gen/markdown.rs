@@ -132,7 +132,9 @@ pub fn descriptor_markdown() -> String {
         o,
         "\n## Weights\n\nAt `WEIGHT_ADDR`: \
          `K_TILES_TOTAL` tiles of R x C bytes in plan order (o-tile, then k-tile), each row-major (row = \
-         reduction index, column = output channel); structural zeros hold the column's weight zero point."
+         reduction index, column = output channel); structural zeros hold the column's weight zero point. \
+         An engine built with `weight_bits` = 4 (FEATURES bit 16) stores R x C / 2 bytes per tile: two \
+         signed 4-bit weights per byte, the lower PE index in the low nibble."
     );
     o
 }

@@ -93,7 +93,8 @@ pub fn block_tiles(reads: &[u64], np: u64, rows: u64, cols: u64) -> ConvCycles {
 
 /// Whether `hdl::blocks::conv::ConvUnit::new` builds a unit for `cfg` (its constraints, mirrored
 /// here without rust-hdl): 32-bit accumulators, a power-of-two psum depth up to 2^15, a
-/// power-of-two activation buffer, and whole beats per weight tile and per o-tile's params.
+/// power-of-two activation buffer, and whole beats per weight tile (R x C bytes, or R x C / 2 on
+/// a 4-bit engine) and per o-tile's params.
 pub fn supported(cfg: &ArchConfig) -> bool {
     let beat = cfg.dma_data_bits / 8;
     beat > 0
@@ -101,7 +102,7 @@ pub fn supported(cfg: &ArchConfig) -> bool {
         && cfg.psum_depth.is_power_of_two()
         && cfg.psum_depth <= 1 << 15
         && cfg.act_buffer_bytes.is_power_of_two()
-        && (cfg.rows * cfg.cols).is_multiple_of(beat)
+        && cfg.weight_tile_bytes().is_multiple_of(beat as u64)
         && (cfg.cols * PARAM_BYTES_PER_CHANNEL as u32).is_multiple_of(beat)
 }
 
@@ -121,7 +122,9 @@ pub fn conv_cycles(d: &LayerDescriptor, cfg: &ArchConfig, dram: &DramTiming) -> 
     let load_cycles = (SETUP_CYCLES + 2 + load).max(IM2COL_READY) - SETUP_CYCLES;
     let mut cycles = SETUP_CYCLES + load_cycles;
     let mut stall = load_cycles;
-    let tile_bytes = rows * cols;
+    // A 4-bit engine fetches R x C / 2 bytes per tile (two weights per byte, unpacked on the
+    // load path): the weight DMA moves half the bytes.
+    let tile_bytes = cfg.weight_tile_bytes();
     let mut tile_addr = d.weight_addr;
     let stride = d.out_ch_stride as u64;
     for ot in &plan.o_tiles {

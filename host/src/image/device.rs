@@ -192,7 +192,7 @@ impl Image {
             return Err(bad("OUTPUT_ADDR", d.output_addr, out_bytes, "an activation buffer"));
         }
         if op == Opcode::Conv {
-            let w = d.k_tiles_total as u64 * cfg.rows as u64 * cfg.cols as u64;
+            let w = d.k_tiles_total as u64 * cfg.weight_tile_bytes();
             if !dram.weights.contains(d.weight_addr, w) {
                 return Err(bad("WEIGHT_ADDR", d.weight_addr, w, "the weights region"));
             }

@@ -9,6 +9,7 @@ use systole_arch::descriptor::{
 };
 use systole_arch::plan::{plan_conv, tile_weights};
 use systole_arch::{LayerDescriptor, Opcode};
+use systole_model::ir::int4;
 
 /// One CONV layer's constants.
 #[derive(Clone, Debug, PartialEq)]
@@ -55,8 +56,17 @@ impl Image {
             let geom = d.conv_geometry();
             let plan = plan_conv(&geom, &cfg).map_err(|e| err(e.to_string()))?;
             let tile_bytes = rows * cols;
-            let all = (plan.k_tiles_total() * tile_bytes) as u64;
+            let stored = cfg.weight_tile_bytes() as usize;
+            let all = (plan.k_tiles_total() * stored) as u64;
             let tiles = slice(&self.weights, self.plan.dram.weights, d.weight_addr, all, index, "weight tiles")?;
+            // One byte per PE from here on: a 4-bit engine's tiles are unpacked (sign-extended).
+            let unpacked: Vec<u8>;
+            let tiles = if cfg.int4_weights() {
+                unpacked = int4::unpack_i4(tiles, tiles.len() * 2).into_iter().map(|v| v as u8).collect();
+                &unpacked[..]
+            } else {
+                tiles
+            };
             let p = slice(
                 &self.params,
                 self.plan.dram.params,

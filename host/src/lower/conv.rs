@@ -5,7 +5,7 @@ use super::proto::{act_signed, check, fit_i16, fit_u16, fit_u8, quant_of, requan
 use systole_arch::descriptor::ChannelParams;
 use systole_arch::plan::{plan_conv, ConvGeometry};
 use systole_arch::{ArchConfig, LayerDescriptor, Opcode};
-use systole_model::ir::{DType, Graph, Node, Op, Padding2d, Tensor, TensorData};
+use systole_model::ir::{int4, DType, Graph, Node, Op, Padding2d, Tensor, TensorData};
 use systole_model::quant::{output_stage_for, Requant};
 
 /// How the conv reads its input beyond the node itself.
@@ -165,6 +165,19 @@ pub fn build_conv(graph: &Graph, node: &Node, cfg: &ArchConfig, input: ConvInput
             }
         }
     }
+
+    // A 4-bit engine stores each tile two weights per byte, low nibble first (PE 2i low, PE 2i+1
+    // high): R x C / 2 bytes per tile. Lowering refused non-int4 weights before; the zero
+    // points (structural zeros) must be 4-bit too.
+    let weights = if cfg.int4_weights() {
+        if let Some(z) = zps.iter().find(|z| !(-8..=7).contains(*z)) {
+            return Err(format!("weight zero point {z} does not fit the engine's 4-bit weights"));
+        }
+        let values: Vec<i8> = weights.iter().map(|&b| b as i8).collect();
+        int4::pack_i4(&values).map_err(|e| format!("weights '{}' on a 4-bit engine: {e}", w.name))?
+    } else {
+        weights
+    };
 
     let mut params = Vec::with_capacity(o_count * systole_arch::descriptor::PARAM_BYTES_PER_CHANNEL);
     for o in 0..o_count {

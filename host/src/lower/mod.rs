@@ -23,7 +23,7 @@ use decide::{decide, Ctx, Decision};
 use partition::{PartitionRow, Placement};
 use systole_arch::{ArchConfig, ConfigError, LayerDescriptor};
 use systole_model::exec::Executor;
-use systole_model::ir::{Graph, Tensor, TensorId};
+use systole_model::ir::{DType, Graph, Op, Tensor, TensorId};
 use systole_model::ModelError;
 use thiserror::Error;
 
@@ -140,11 +140,38 @@ fn channels(t: &Tensor) -> usize {
 }
 
 /// Lowers `graph` onto the engine `cfg` describes.
+/// A 4-bit engine stores two weights per byte: every conv / FC weight must be int4 (an int8
+/// model would silently lose its weights' high bits, so it is refused; the other way round, an
+/// 8-bit engine takes int4 weights sign-extended to bytes).
+fn refuse_wide_weights(graph: &Graph) -> Result<(), LowerError> {
+    for node in &graph.nodes {
+        if !matches!(node.op, Op::Conv2d(_) | Op::FullyConnected { .. }) {
+            continue;
+        }
+        let Some(w) = node.inputs.get(1).map(|&id| graph.tensor(id)) else { continue };
+        if w.dtype != DType::I4 {
+            return Err(LowerError::Node {
+                node: node.name.clone(),
+                op: node.op.kind().to_string(),
+                reason: format!(
+                    "weights '{}' are {}, but this engine is built for int4 weights (weight_bits = 4): \
+                     quantize the model with --weight-bits 4, or use an 8-bit engine",
+                    w.name, w.dtype
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 pub fn lower(graph: &Graph, cfg: &ArchConfig) -> Result<Lowered, LowerError> {
     cfg.validate()?;
     // The host runs whatever the engine does not, with the reference kernels: the graph must be
     // one the reference accepts.
     Executor::new(graph)?;
+    if cfg.int4_weights() {
+        refuse_wide_weights(graph)?;
+    }
     let ctx = Ctx::new(graph);
     let decided = decide(&ctx, cfg);
     let decisions = decided.decisions;

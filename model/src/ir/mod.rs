@@ -2,6 +2,7 @@
 //! the hardware generator, the packer and the simulators.
 
 mod graph;
+pub mod int4;
 mod op;
 mod tensor;
 

@@ -24,7 +24,7 @@ mod writer;
 pub use calibrate::Method;
 pub use error::{QResult, QuantizeError};
 pub use exec::FTensor;
-pub use params::ActType;
+pub use params::{ActType, WeightType};
 
 use crate::ir::{TensorData, Value};
 use serde::Serialize;
@@ -37,13 +37,22 @@ pub struct Options {
     pub per_channel: bool,
     /// Activation element type (`activation_type`): int8 (default) or uint8.
     pub activation: ActType,
-    /// 7-bit weights (`reduce_range=True`).
+    /// 7-bit weights (`reduce_range=True`; 3-bit for int4).
     pub reduce_range: bool,
+    /// Weight element type (`weight_type`): int8 (default) or int4, written as an ONNX `INT4`
+    /// initializer with an opset-21 DequantizeLinear.
+    pub weights: WeightType,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { method: Method::MinMax, per_channel: false, activation: ActType::Int8, reduce_range: false }
+        Options {
+            method: Method::MinMax,
+            per_channel: false,
+            activation: ActType::Int8,
+            reduce_range: false,
+            weights: WeightType::Int8,
+        }
     }
 }
 

@@ -50,18 +50,49 @@ pub fn compute_scale_zp(rmin: f32, rmax: f32, qmin: i32, qmax: i32, symmetric: b
     QParams { scale: scale as f32, zero_point: (zero_point as i32).clamp(qmin, qmax) }
 }
 
-/// Weight range: int8 symmetric [-127, 127], or [-64, 64] with `reduce_range` (7-bit).
-pub fn weight_range(reduce_range: bool) -> (i32, i32) {
-    if reduce_range {
-        (-64, 64)
-    } else {
-        (-127, 127)
+/// Element type of quantized weights (onnxruntime `weight_type`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum WeightType {
+    /// `QInt8`: symmetric [-127, 127] (onnxruntime's `ONNX_INT_TYPE_SYMMETRIC_RANGE`).
+    #[default]
+    Int8,
+    /// `QInt4`: onnxruntime has no symmetric int4 range, so symmetric weights use the full
+    /// [-8, 7] (scale = 2 * absmax / 15, zero point round(-0.5) = 0).
+    Int4,
+}
+
+impl WeightType {
+    /// Bits per stored weight.
+    pub fn bits(self) -> u32 {
+        match self {
+            WeightType::Int8 => 8,
+            WeightType::Int4 => 4,
+        }
+    }
+
+    /// The type's full range: `quantize_nparray` clips to it.
+    pub fn clip_range(self) -> (i32, i32) {
+        match self {
+            WeightType::Int8 => (-128, 127),
+            WeightType::Int4 => (-8, 7),
+        }
     }
 }
 
-/// Symmetric int8 parameters of a block of weights (one channel, or the whole tensor).
-pub fn weight_params(data: &[f32], reduce_range: bool) -> QParams {
-    let (qmin, qmax) = weight_range(reduce_range);
+/// Weight range of `get_qmin_qmax_for_qType(qType, reduce_range, symmetric=True)`: int8
+/// [-127, 127] or [-64, 64] with `reduce_range` (7-bit); int4 [-8, 7] or [-4, 3].
+pub fn weight_range(reduce_range: bool, ty: WeightType) -> (i32, i32) {
+    match (ty, reduce_range) {
+        (WeightType::Int8, false) => (-127, 127),
+        (WeightType::Int8, true) => (-64, 64),
+        (WeightType::Int4, false) => (-8, 7),
+        (WeightType::Int4, true) => (-4, 3),
+    }
+}
+
+/// Symmetric parameters of a block of weights (one channel, or the whole tensor).
+pub fn weight_params(data: &[f32], reduce_range: bool, ty: WeightType) -> QParams {
+    let (qmin, qmax) = weight_range(reduce_range, ty);
     if data.is_empty() {
         return QParams { scale: 1.0, zero_point: 0 };
     }
@@ -135,11 +166,24 @@ mod tests {
 
     #[test]
     fn symmetric_weights_use_127() {
-        let p = weight_params(&[-0.5, 0.25, 1.27], false);
+        let p = weight_params(&[-0.5, 0.25, 1.27], false, WeightType::Int8);
         assert_eq!(p.zero_point, 0);
         assert_eq!(p.scale, (2.0 * 1.27f32 as f64 / 254.0) as f32);
         assert_eq!(quantize_value(1.27, p, (-128, 127)), 127);
         assert_eq!(quantize_value(-0.5, p, (-128, 127)), -50);
+    }
+
+    #[test]
+    fn symmetric_int4_weights_use_the_full_range() {
+        // onnxruntime: rmax = absmax, rmin = -absmax, scale = 2 * absmax / (7 - -8), zp = round(-0.5) = 0.
+        let p = weight_params(&[-0.5, 0.25, 1.5], false, WeightType::Int4);
+        assert_eq!(p, QParams { scale: (3.0f64 / 15.0) as f32, zero_point: 0 });
+        let r = WeightType::Int4.clip_range();
+        // 1.5 / 0.2 = 7.5 rounds (half to even) to 8 and clips to 7; -0.5 / 0.2 = -2.5 -> -2.
+        assert_eq!(quantize_value(1.5, p, r), 7);
+        assert_eq!(quantize_value(-0.5, p, r), -2);
+        assert_eq!(quantize_value(-1.5, p, r), -8);
+        assert_eq!(weight_range(true, WeightType::Int4), (-4, 3));
     }
 
     #[test]

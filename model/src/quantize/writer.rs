@@ -11,20 +11,21 @@
 use super::calibrate::Ranges;
 use super::error::{QResult, QuantizeError};
 use super::graph::{FloatGraph, FloatOp};
-use super::params::{self, ActType, QParams};
+use super::params::{self, ActType, QParams, WeightType};
 use super::plan::{ParamSource, Plan};
 use super::{Options, TensorKind, TensorReport};
 use crate::import::onnx::proto::{
     attribute_type, data_type, AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto,
 };
 use crate::import::onnx::tensor::ConstTensor;
-use crate::ir::TensorData;
+use crate::ir::{int4, TensorData};
 use prost::Message;
 use std::collections::{HashMap, HashSet};
 
 /// Quantized weight: values (source layout), per-channel or per-tensor parameters.
 struct QWeight {
     data: Vec<i8>,
+    ty: WeightType,
     shape: Vec<usize>,
     scales: Vec<f32>,
     axis: Option<usize>,
@@ -77,10 +78,11 @@ pub fn write(g: &FloatGraph, plan: &Plan, ranges: &Ranges, opts: &Options) -> QR
         let (shape, data) =
             g.float_const(&w.name).ok_or_else(|| QuantizeError::BadModel(format!("'{}' is not float", w.name)))?;
         let scales = match w.axis {
-            Some(axis) => {
-                channels(shape, data, axis).iter().map(|c| params::weight_params(c, opts.reduce_range).scale).collect()
-            }
-            None => vec![params::weight_params(data, opts.reduce_range).scale],
+            Some(axis) => channels(shape, data, axis)
+                .iter()
+                .map(|c| params::weight_params(c, opts.reduce_range, opts.weights).scale)
+                .collect(),
+            None => vec![params::weight_params(data, opts.reduce_range, opts.weights).scale],
         };
         weight_scales.insert(&w.name, (scales, w.axis));
     }
@@ -101,7 +103,7 @@ pub fn write(g: &FloatGraph, plan: &Plan, ranges: &Ranges, opts: &Options) -> QR
         let (shape, data) =
             g.float_const(&w.name).ok_or_else(|| QuantizeError::BadModel(format!("'{}' is not float", w.name)))?;
         let (scales, axis) = weight_scales[w.name.as_str()].clone();
-        let range = (-128, 127);
+        let range = opts.weights.clip_range();
         let q: Vec<i8> = match axis {
             Some(axis) => {
                 let inner: usize = shape[axis + 1..].iter().product();
@@ -126,7 +128,7 @@ pub fn write(g: &FloatGraph, plan: &Plan, ranges: &Ranges, opts: &Options) -> QR
             zero_point: vec![0; scales.len()],
             range: None,
         });
-        qweights.insert(&w.name, QWeight { data: q, shape: shape.to_vec(), scales, axis });
+        qweights.insert(&w.name, QWeight { data: q, ty: opts.weights, shape: shape.to_vec(), scales, axis });
     }
 
     // int32 biases with scale f32(s_x * s_w).
@@ -238,7 +240,7 @@ pub fn write(g: &FloatGraph, plan: &Plan, ranges: &Ranges, opts: &Options) -> QR
             return Err(QuantizeError::unsupported(&node.op_type, &node.name, "its output would stay float"));
         }
     }
-    Ok((out.finish(g)?, report))
+    Ok((out.finish(g, opts.weights)?, report))
 }
 
 /// `BaseQuantizer.adjust_tensor_ranges`: the input of a Relu / Clip with a single consumer takes
@@ -359,10 +361,25 @@ impl Emitter {
     fn weight_dq(&mut self, name: &str, w: &QWeight) -> QResult<()> {
         let q = format!("{name}_quantized");
         let (scale, zp) = (format!("{name}_scale"), format!("{name}_zero_point"));
-        self.init(tensor(&q, data_type::INT8, &w.shape, w.data.iter().map(|&x| x as u8).collect()))?;
         let dims: Vec<usize> = if w.axis.is_some() { vec![w.scales.len()] } else { vec![] };
-        self.init(f32_tensor(&scale, &dims, &w.scales))?;
-        self.init(int_tensor(&zp, data_type::INT8, &dims, &vec![0; w.scales.len()]))?;
+        let zeros = vec![0i8; w.scales.len()];
+        match w.ty {
+            WeightType::Int8 => {
+                self.init(tensor(&q, data_type::INT8, &w.shape, w.data.iter().map(|&x| x as u8).collect()))?;
+                self.init(f32_tensor(&scale, &dims, &w.scales))?;
+                self.init(int_tensor(&zp, data_type::INT8, &dims, &vec![0; w.scales.len()]))?;
+            }
+            WeightType::Int4 => {
+                // ONNX INT4 raw_data: two values per byte, low nibble first (as onnxruntime's
+                // `pack_bytes_to_4bit`); the zero point has the weight's type.
+                let pack = |v: &[i8]| {
+                    int4::pack_i4(v).map_err(|e| QuantizeError::BadModel(format!("int4 weight '{name}': {e}")))
+                };
+                self.init(tensor(&q, data_type::INT4, &w.shape, pack(&w.data)?))?;
+                self.init(f32_tensor(&scale, &dims, &w.scales))?;
+                self.init(tensor(&zp, data_type::INT4, &dims, pack(&zeros)?))?;
+            }
+        }
         self.node(
             "DequantizeLinear",
             &format!("{name}_DequantizeLinear"),
@@ -387,9 +404,15 @@ impl Emitter {
         Ok(())
     }
 
-    fn finish(self, g: &FloatGraph) -> QResult<Vec<u8>> {
+    fn finish(self, g: &FloatGraph, weights: WeightType) -> QResult<Vec<u8>> {
+        // INT4 tensors need IR version 10 and DequantizeLinear-21 (onnxruntime's quantize_static
+        // would put them in the com.microsoft domain below opset 21; the standard op is kept here).
+        let (ir_version, opset) = match weights {
+            WeightType::Int8 => (g.ir_version, g.opset),
+            WeightType::Int4 => (g.ir_version.max(10), g.opset.max(21)),
+        };
         let model = ModelProto {
-            ir_version: Some(g.ir_version),
+            ir_version: Some(ir_version),
             producer_name: Some("systole".into()),
             producer_version: Some(env!("CARGO_PKG_VERSION").into()),
             graph: Some(GraphProto {
@@ -401,7 +424,7 @@ impl Emitter {
                 value_info: Vec::new(),
                 sparse_initializer: Vec::new(),
             }),
-            opset_import: vec![OperatorSetIdProto { domain: Some(String::new()), version: Some(g.opset) }],
+            opset_import: vec![OperatorSetIdProto { domain: Some(String::new()), version: Some(opset) }],
         };
         Ok(model.encode_to_vec())
     }

@@ -19,6 +19,7 @@ use systole_arch::descriptor::{ChannelParams, PARAM_BYTES_PER_CHANNEL};
 use systole_arch::plan::{pixel_coords, plan_conv, ConvGeometry, ConvPlan, KTile};
 use systole_arch::regmap::ErrorCode;
 use systole_arch::{ArchConfig, LayerDescriptor, RequantMode};
+use systole_model::ir::int4;
 use systole_model::quant::{OutputStage, Requant};
 
 fn byte(signed: bool, b: u8) -> i32 {
@@ -130,8 +131,15 @@ fn run_conv_with(dram: &mut Dram, d: &LayerDescriptor, cfg: &ArchConfig, force_w
     let params: Vec<ChannelParams> =
         words.chunks_exact(4).map(|w| ChannelParams::from_words([w[0], w[1], w[2], w[3]])).collect();
     let (stage, zw) = output_stage(d, &params)?;
-    let tile_bytes = plan.rows * plan.cols;
-    let tiles = dram.read(d.weight_addr, plan.k_tiles_total() * tile_bytes).map_err(Fault::dma)?.to_vec();
+    let stored = cfg.weight_tile_bytes() as usize;
+    let tiles = dram.read(d.weight_addr, plan.k_tiles_total() * stored).map_err(Fault::dma)?;
+    // A 4-bit engine's tiles hold two weights per byte (low nibble first): unpack them to one
+    // sign-extended byte per PE, what the nibble unpacker on the weight load path produces.
+    let tiles: Vec<u8> = if cfg.int4_weights() {
+        int4::unpack_i4(tiles, tiles.len() * 2).into_iter().map(|v| v as u8).collect()
+    } else {
+        tiles.to_vec()
+    };
     let narrow = xin.iter().all(|&v| fits_i16(v))
         && zw.iter().all(|&z| fits_i16(byte(d.weight_signed, 0) - z) && fits_i16(byte(d.weight_signed, 255) - z));
     let layer = Layer { d, geom: &geom, plan: &plan, params: &params, stage: &stage, zw: &zw, tiles: &tiles };

@@ -4,8 +4,11 @@
 //! descriptor in a fresh device memory image, with the case's own multipliers and shifts in the
 //! parameter area and its weights in the packer's tile order (`arch::plan::tile_weights`).
 //!
-//! Not engine layers, so [`family`] leaves them out: `*_int4` (packed 4-bit weights),
-//! `requantize_s64` (int16), mul, softmax, pad (host steps).
+//! Not engine layers, so [`family`] leaves them out: `requantize_s64` (int16), mul, softmax,
+//! pad (host steps). `*_int4` cases (two signed 4-bit weights per byte, low nibble first) are
+//! left out of [`family`] too and come from [`int4_family`]: their weights are unpacked and
+//! sign-extended to bytes, as lowering does for an int4 model on an 8-bit engine. Only the int4
+//! folders whose arrays belong together are listed (model/tests/cmsis_nn.rs, `INCONSISTENT_INT4`).
 #![allow(dead_code)]
 
 use serde_json::Value as Json;
@@ -13,6 +16,7 @@ use std::path::Path;
 use systole_arch::descriptor::{ChannelParams, PostParams, DESCRIPTOR_BYTES};
 use systole_arch::plan::{plan_conv, tile_weights};
 use systole_arch::{ArchConfig, LayerDescriptor, Opcode, RequantMode};
+use systole_model::ir::int4::unpack_i4;
 use systole_sim::functional::Dram;
 
 pub struct Case {
@@ -42,6 +46,18 @@ impl Case {
     }
     fn bytes(&self, key: &str) -> Vec<u8> {
         self.arr(key).into_iter().map(|v| i8::try_from(v).expect("int8") as u8).collect()
+    }
+    /// The first of `keys` present, as weight bytes: `count` int4 values unpacked and
+    /// sign-extended for `*_int4` cases, the int8 bytes otherwise.
+    fn weight_bytes(&self, keys: &[&str], count: usize) -> Vec<u8> {
+        let key = keys.iter().find(|k| self.has(k)).unwrap_or_else(|| panic!("{}: no weights", self.name));
+        if !self.name.contains("int4") {
+            return self.bytes(key);
+        }
+        // Some headers hold the packed bytes as 0..255 under an int8_t type.
+        let packed: Vec<u8> = self.arr(key).into_iter().map(|v| v as u8).collect();
+        assert_eq!(packed.len(), count.div_ceil(2), "{}: {key} size", self.name);
+        unpack_i4(&packed, count).into_iter().map(|v| v as u8).collect()
     }
     fn i32s(&self, key: &str) -> Vec<i32> {
         self.arr(key).into_iter().map(|v| i32::try_from(v).expect("int32")).collect()
@@ -88,6 +104,29 @@ pub fn family(c: &Case) -> Option<Family> {
     } else {
         return None;
     })
+}
+
+fn unpack_check(c: &Case, r: Result<Vec<u8>, systole_model::ir::int4::Int4RangeError>) -> Result<Vec<u8>, String> {
+    r.map_err(|e| format!("{}: the engine cannot take this case: weights on a 4-bit engine: {e}", c.name))
+}
+
+/// The `*_int4` cases whose arrays are mutually consistent (the reference reproduces them:
+/// model/tests/cmsis_nn.rs) and their family: every depthwise and fully-connected case and three
+/// conv cases.
+pub fn int4_family(c: &Case) -> Option<Family> {
+    let n = c.name.as_str();
+    if !n.contains("int4") {
+        return None;
+    }
+    if n.starts_with("depthwise_int4") {
+        Some(Family::Depthwise)
+    } else if n.starts_with("fully_connected_int4") {
+        Some(Family::FullyConnected)
+    } else if ["basic_int4", "kernel1x1_int4", "kernel1x1_stride_x_y_1_int4"].contains(&n) {
+        Some(Family::Conv)
+    } else {
+        None
+    }
 }
 
 /// Trailing pad that makes the window produce `out` positions.
@@ -143,14 +182,14 @@ pub fn build(c: &Case, fam: Family, cfg: &ArchConfig) -> Result<(Device, LayerDe
                 (d.in_h, d.in_w, d.in_c, d.out_h, d.out_w, d.out_c) = (1, 1, k as u16, 1, 1, o as u16);
                 (d.kernel_h, d.kernel_w, d.stride_h, d.stride_w, d.dilation_h, d.dilation_w) = (1, 1, 1, 1, 1, 1);
                 d.groups = 1;
-                let bias = ["biases", "bias"].iter().find(|k| c.has(k)).map_or(vec![0; o], |k| c.i32s(k));
+                let bias = ["biases", "bias", "input_bias"].iter().find(|k| c.has(k)).map_or(vec![0; o], |k| c.i32s(k));
                 let (mult, shift) = if c.config.contains_key("OUTPUT_MULTIPLIER") {
                     (vec![c.cfg("OUTPUT_MULTIPLIER") as i32; o], vec![c.cfg("OUTPUT_SHIFT") as i32; o])
                 } else {
                     (c.i32s("output_multiplier"), c.i32s("output_shift"))
                 };
                 let wzp = i16_of(c, -c.cfg_or("FILTER_OFFSET", 0), "weight zero point")?;
-                (c.bytes("weights"), bias, mult, shift, wzp)
+                (c.weight_bytes(&["weights", "input_weights"], o * k), bias, mult, shift, wzp)
             } else {
                 let (in_c, out_c) = (c.u("IN_CH"), c.u("OUT_CH"));
                 let (kh, kw) = (c.u("FILTER_Y"), c.u("FILTER_X"));
@@ -166,7 +205,12 @@ pub fn build(c: &Case, fam: Family, cfg: &ArchConfig) -> Result<(Device, LayerDe
                 (d.pad_top, d.pad_left) = (pt as u8, pl as u8);
                 d.pad_bottom = trailing_pad(ih, oh, kh, sh, dh, pt) as u8;
                 d.pad_right = trailing_pad(iw, ow, kw, sw, dw, pl) as u8;
-                let mut w = c.bytes("weights");
+                let w_in = match fam {
+                    Family::Depthwise => 1,
+                    Family::Grouped => c.cfg_or("FILTER_CH", in_c as i64) as usize,
+                    _ => in_c,
+                };
+                let mut w = c.weight_bytes(&["weights"], out_c * kh * kw * w_in);
                 d.groups = match fam {
                     Family::Depthwise => {
                         // [1, KH, KW, C_out] -> OHWI [C_out, KH, KW, 1]
@@ -208,6 +252,13 @@ pub fn build(c: &Case, fam: Family, cfg: &ArchConfig) -> Result<(Device, LayerDe
                     }
                 }
             }
+            // A 4-bit engine stores each tile two weights per byte, low nibble first.
+            let tiles = if cfg.int4_weights() {
+                let values: Vec<i8> = tiles.iter().map(|&b| b as i8).collect();
+                unpack_check(c, systole_model::ir::int4::pack_i4(&values))?
+            } else {
+                tiles
+            };
             let params: Vec<u8> = (0..g.out_c)
                 .flat_map(|o| {
                     let p = ChannelParams {
@@ -220,6 +271,7 @@ pub fn build(c: &Case, fam: Family, cfg: &ArchConfig) -> Result<(Device, LayerDe
                 })
                 .collect();
             let input = c.bytes("input");
+            assert!(input.len() >= g.input_bytes(), "{}: input has {} bytes", c.name, input.len());
             d.input_addr = dev.put(&input[..g.input_bytes()]);
             d.weight_addr = dev.put(&tiles);
             d.param_addr = dev.put(&params);

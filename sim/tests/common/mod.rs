@@ -116,6 +116,9 @@ pub fn model_file(dir: &Path) -> Option<PathBuf> {
 /// (model dir) for every model under test, with loud skips.
 pub fn models() -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = ["tflite", "onnx"].iter().flat_map(|k| subdirs(&own().join(k))).collect();
+    // The digits model with int4 weights (`systole quantize --weight-bits 4`): on an 8-bit
+    // engine lowering sign-extends its weights to bytes.
+    dirs.push(own().join("quantize/digits_int4"));
     let shared = shared();
     for (sub, what) in [("tflite", None), ("onnx", Some("digits_qdq"))] {
         let d = shared.join(sub);

@@ -348,6 +348,11 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> ConvUnit<
         if cfg.acc_bits != 32 {
             return Err(err(format!("acc_bits {} (the requantiser takes 32)", cfg.acc_bits)));
         }
+        if cfg.weight_bits != 8 {
+            // The cycle model, packer and timing take 4-bit engines; the RTL's nibble unpacker
+            // on the weight load path is not built yet (docs/ENGINE.md, "4-bit weights").
+            return Err(err(format!("weight_bits {}: the generator builds 8-bit weight paths only", cfg.weight_bits)));
+        }
         if cfg.psum_depth as usize != 1 << PA || PA > 15 {
             return Err(err(format!("psum_depth {} is not 2^PA = 2^{PA} (PA <= 15)", cfg.psum_depth)));
         }

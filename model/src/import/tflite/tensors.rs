@@ -198,7 +198,7 @@ fn decode(dtype: DType, bytes: &[u8], count: usize) -> Result<TensorData, String
 /// Unpacks TFLite INT4 data: two values per byte, low nibble first (as tflite's
 /// `UnpackDenseInt4IntoInt8`), each sign-extended to i8.
 pub(super) fn unpack_int4(bytes: &[u8], count: usize) -> Vec<i8> {
-    bytes.iter().flat_map(|&b| [((b << 4) as i8) >> 4, (b as i8) >> 4]).take(count).collect()
+    crate::ir::int4::unpack_i4(bytes, count)
 }
 
 #[cfg(test)]
