@@ -13,6 +13,7 @@ pub mod kernels;
 pub mod load;
 pub mod npy;
 pub mod quant;
+pub mod prune;
 pub mod quantize;
 pub mod shape;
 pub mod summary;
