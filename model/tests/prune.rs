@@ -26,7 +26,10 @@ fn shared_digits() -> Option<PathBuf> {
     if digits.is_dir() {
         Some(digits)
     } else {
-        eprintln!("!!! SKIP prune digits tests: shared fixtures not found at {} (set SYSTOLE_FIXTURES) !!!", digits.display());
+        eprintln!(
+            "!!! SKIP prune digits tests: shared fixtures not found at {} (set SYSTOLE_FIXTURES) !!!",
+            digits.display()
+        );
         None
     }
 }
@@ -83,7 +86,10 @@ fn own_quantized_models_reprune_identically_and_match_onnxruntime() {
         let p = prune_onnx(&read(&own(&format!("onnx/{name}/model.onnx"))), &opts(0.5)).unwrap();
         assert!(p.model == read(&dir.join("model.onnx")), "{name}: prune output changed; regenerate fixtures/prune");
         let n = assert_int_goldens(&p.model, &dir, "output_");
-        eprintln!("{name} pruned 50 %: {n} outputs bit-exact with onnxruntime; MACs {} -> {}", p.before.macs, p.after.macs);
+        eprintln!(
+            "{name} pruned 50 %: {n} outputs bit-exact with onnxruntime; MACs {} -> {}",
+            p.before.macs, p.after.macs
+        );
     }
 }
 
@@ -137,7 +143,11 @@ fn digits_pruned_models_match_onnxruntime_and_its_accuracy() {
             let label = labels[i] as usize;
             let v = Value::new(sample_shape.clone(), TensorData::F32(x.to_vec()));
             let out = exec.run(std::slice::from_ref(&v)).unwrap().remove(0);
-            differ += f32s(&out).iter().zip(&golden[i * 10..(i + 1) * 10]).filter(|(a, b)| a.to_bits() != b.to_bits()).count();
+            differ += f32s(&out)
+                .iter()
+                .zip(&golden[i * 10..(i + 1) * 10])
+                .filter(|(a, b)| a.to_bits() != b.to_bits())
+                .count();
             c_int8 += usize::from(argmax(f32s(&out)) == label);
             let f = quantize::run_float(&p.model, &FTensor::new(sample_shape.clone(), x.to_vec())).unwrap();
             c_fp32 += usize::from(argmax(&f[0].data) == label);

@@ -128,7 +128,12 @@ impl Coupling {
         }
     }
 
-    fn new_elems(&mut self, n: usize, owner: impl Fn(usize) -> Option<(usize, usize)>, frozen: Option<&str>) -> Vec<usize> {
+    fn new_elems(
+        &mut self,
+        n: usize,
+        owner: impl Fn(usize) -> Option<(usize, usize)>,
+        frozen: Option<&str>,
+    ) -> Vec<usize> {
         let first = self.parent.len();
         for i in 0..n {
             self.parent.push(first + i);
@@ -181,9 +186,7 @@ fn visit(c: &mut Coupling, v: &View, index: usize) {
             Ok(first_track(c, node))
         }
         "QuantizeLinear" | "DequantizeLinear" => quant_linear(c, v, &ctx),
-        "MaxPool" | "AveragePool" | "GlobalAveragePool" | "GlobalMaxPool" | "QLinearAveragePool" => {
-            pool(c, node, 1)
-        }
+        "MaxPool" | "AveragePool" | "GlobalAveragePool" | "GlobalMaxPool" | "QLinearAveragePool" => pool(c, node, 1),
         "QLinearGlobalAveragePool" => match ctx.int_or("channels_last", 0) {
             Ok(0) => pool(c, node, 1),
             Ok(_) => pool(c, node, 3),
@@ -422,7 +425,10 @@ fn conv(c: &mut Coupling, v: &View, ctx: &NodeCtx, index: usize) -> Result<Optio
     }
     if let Some(t) = &x {
         if t.axis != 1 || t.map.len() != cg {
-            return Err(format!("convolution '{}' reads the channels on axis {} (weights {w_shape:?})", ctx.name, t.axis));
+            return Err(format!(
+                "convolution '{}' reads the channels on axis {} (weights {w_shape:?})",
+                ctx.name, t.axis
+            ));
         }
         let reqs = weight()?.slices(1, &t.map);
         c.reqs.extend(reqs);

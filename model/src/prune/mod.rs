@@ -106,34 +106,39 @@ pub fn prune_onnx(bytes: &[u8], opts: &Options) -> PResult<Pruned> {
     for (g, group) in decision.groups.iter().enumerate() {
         for &l in &group.layers {
             let layer = &coupling.layers[l];
-            let kept = (0..layer.channels)
-                .filter(|&ch| !decision.removed.contains(&coupling.root(layer.first + ch)))
-                .count();
+            let kept =
+                (0..layer.channels).filter(|&ch| !decision.removed.contains(&coupling.root(layer.first + ch))).count();
             let kept_because = group
                 .frozen
                 .clone()
                 .or_else(|| (group.removed == 0 && opts.ratio > 0.0).then(|| "too few channels for the ratio".into()));
-            layers.push((layer.node, LayerReport {
-                name: layer.name.clone(),
-                op: layer.op.clone(),
-                channels_before: layer.channels,
-                channels_after: kept,
-                group: Some(g),
-                kept_because,
-            }));
+            layers.push((
+                layer.node,
+                LayerReport {
+                    name: layer.name.clone(),
+                    op: layer.op.clone(),
+                    channels_before: layer.channels,
+                    channels_after: kept,
+                    group: Some(g),
+                    kept_because,
+                },
+            ));
         }
     }
     for f in &coupling.fixed {
         let node = graph.node.iter().position(|n| n.name.as_deref() == Some(f.name.as_str())).unwrap_or(usize::MAX);
         let channels = f.channels.unwrap_or(0);
-        layers.push((node, LayerReport {
-            name: f.name.clone(),
-            op: f.op.clone(),
-            channels_before: channels,
-            channels_after: channels,
-            group: None,
-            kept_because: Some(f.reason.clone()),
-        }));
+        layers.push((
+            node,
+            LayerReport {
+                name: f.name.clone(),
+                op: f.op.clone(),
+                channels_before: channels,
+                channels_after: channels,
+                group: None,
+                kept_because: Some(f.reason.clone()),
+            },
+        ));
     }
     layers.sort_by_key(|(node, _)| *node);
     Ok(Pruned {

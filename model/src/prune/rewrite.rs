@@ -7,9 +7,7 @@ use super::error::{PResult, PruneError};
 use super::rank::Decision;
 use super::shapes::{self, Shapes};
 use super::wire::{self, put_bytes};
-use crate::import::onnx::proto::{
-    attribute_type, AttributeProto, GraphProto, TensorProto, ValueInfoProto,
-};
+use crate::import::onnx::proto::{attribute_type, AttributeProto, GraphProto, TensorProto, ValueInfoProto};
 use crate::import::onnx::tensor::ConstTensor;
 use crate::ir::TensorData;
 use prost::Message;
@@ -151,7 +149,8 @@ fn node_bytes(original: &[u8], group: i64) -> PResult<Vec<u8>> {
     let mut out = Vec::with_capacity(original.len());
     for f in wire::fields(original)? {
         if f.number == 5 {
-            let attr = AttributeProto::decode(wire::payload(&f, "attribute")?).map_err(|e| PruneError::Wire(e.to_string()))?;
+            let attr =
+                AttributeProto::decode(wire::payload(&f, "attribute")?).map_err(|e| PruneError::Wire(e.to_string()))?;
             if attr.name.as_deref() == Some("group") {
                 let new = AttributeProto { i: Some(group), r#type: Some(attribute_type::INT), ..attr };
                 put_bytes(&mut out, 5, &new.encode_to_vec());
@@ -209,7 +208,9 @@ pub fn edited_graph(graph: &GraphProto, edits: &Edits) -> GraphProto {
         }
     }
     for (&node, &group) in &edits.groups {
-        if let Some(a) = g.node.get_mut(node).and_then(|n| n.attribute.iter_mut().find(|a| a.name.as_deref() == Some("group"))) {
+        if let Some(a) =
+            g.node.get_mut(node).and_then(|n| n.attribute.iter_mut().find(|a| a.name.as_deref() == Some("group")))
+        {
             a.i = Some(group);
         }
     }
@@ -236,7 +237,10 @@ pub fn write(model: &[u8], graph: &GraphProto, edits: &Edits) -> PResult<Vec<u8>
             .map(|s| s.dim.iter().map(|d| d.dim_value.unwrap_or(0)).collect());
         if let (Some(decl), Some(new)) = (declared, shapes.get(&name)) {
             if decl.iter().zip(new).any(|(&d, &n)| d > 0 && d != n as i64) {
-                return Err(PruneError::rewrite(format!("graph output '{name}'"), format!("its shape would become {new:?}")));
+                return Err(PruneError::rewrite(
+                    format!("graph output '{name}'"),
+                    format!("its shape would become {new:?}"),
+                ));
             }
         }
     }
@@ -277,4 +281,3 @@ pub fn write(model: &[u8], graph: &GraphProto, edits: &Edits) -> PResult<Vec<u8>
     }
     Ok(out)
 }
-

@@ -21,8 +21,10 @@ pub fn infer(graph: &GraphProto, consts: &HashMap<String, ConstTensor>) -> Shape
             continue;
         }
         if let Some(shape) = vi.r#type.as_ref().and_then(|t| t.tensor_type.as_ref()).and_then(|t| t.shape.as_ref()) {
-            let dims =
-                shape.dim.iter().map(|d| d.dim_value.and_then(|v| usize::try_from(v).ok()).filter(|&v| v > 0).unwrap_or(1));
+            let dims = shape
+                .dim
+                .iter()
+                .map(|d| d.dim_value.and_then(|v| usize::try_from(v).ok()).filter(|&v| v > 0).unwrap_or(1));
             shapes.insert(name, dims.collect());
         }
     }
@@ -101,7 +103,7 @@ fn spatial(ctx: &NodeCtx, x: &[usize], c_out: usize, kernel: [usize; 2], dilatio
 }
 
 fn kernel_attr(ctx: &NodeCtx) -> Option<[usize; 2]> {
-    match ctx.ints("kernel_shape").ok()?? .as_slice() {
+    match ctx.ints("kernel_shape").ok()??.as_slice() {
         &[a, b] if a > 0 && b > 0 => Some([a as usize, b as usize]),
         _ => None,
     }

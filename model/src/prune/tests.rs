@@ -92,13 +92,25 @@ fn float_mobilenet_with_zeroed_channels_prunes_to_identical_outputs() {
     let model = fixture("onnx/mobilenet_tiny_qdq/model_fp32.onnx");
     let zeroed = zero_channels(
         &model,
-        &[("w_1", a), ("w_1_b", a), ("w_4_b", a), ("w_7", b), ("w_7_b", b), ("w_13_b", &b2), ("w_16", c), ("w_16_b", c)],
+        &[
+            ("w_1", a),
+            ("w_1_b", a),
+            ("w_4_b", a),
+            ("w_7", b),
+            ("w_7_b", b),
+            ("w_13_b", &b2),
+            ("w_16", c),
+            ("w_16_b", c),
+        ],
     );
     let p = prune_onnx(&zeroed, &opts(0.5)).unwrap();
     assert_eq!(
         channels(&p),
-        [("conv_2", 8, 4), ("conv_8", 16, 8), ("conv_17", 24, 12), ("gemm_22", 10, 10)]
-            .map(|(n, a, b)| (n.to_string(), a, b))
+        [("conv_2", 8, 4), ("conv_8", 16, 8), ("conv_17", 24, 12), ("gemm_22", 10, 10)].map(|(n, a, b)| (
+            n.to_string(),
+            a,
+            b
+        ))
     );
     assert!(p.after.macs < p.before.macs && p.after.weight_bytes < p.before.weight_bytes);
     for i in 0..4 {

@@ -27,7 +27,8 @@ fn varint(buf: &[u8], pos: &mut usize) -> PResult<u64> {
 }
 
 fn skip(buf: &[u8], pos: &mut usize, n: usize) -> PResult<()> {
-    let end = pos.checked_add(n).filter(|&e| e <= buf.len()).ok_or_else(|| PruneError::Wire("truncated field".into()))?;
+    let end =
+        pos.checked_add(n).filter(|&e| e <= buf.len()).ok_or_else(|| PruneError::Wire("truncated field".into()))?;
     *pos = end;
     Ok(())
 }
