@@ -20,7 +20,8 @@ pub struct Args {
     /// The ONNX model (float, or quantized QDQ / QOperator).
     model: PathBuf,
     /// Fraction of each prunable layer's output channels to remove, in [0, 1) (at least one kept).
-    #[arg(long)]
+    // Negative numbers parse as values so that `--ratio -0.5` gets the range error, not a clap one.
+    #[arg(long, allow_negative_numbers = true)]
     ratio: f64,
     /// Channel ranking: L1 or L2 norm of each output channel's (dequantized) weights.
     #[arg(long, value_enum, default_value = "l1")]

@@ -81,6 +81,7 @@ pub struct Layer {
 /// A MAC layer that cannot be pruned at all, and why.
 #[derive(Clone, Debug)]
 pub struct Fixed {
+    pub node: usize,
     pub name: String,
     pub op: String,
     pub channels: Option<usize>,
@@ -343,21 +344,24 @@ fn norms(values: &[f64], shape: &[usize], axis: usize) -> (Vec<f64>, Vec<f64>) {
     (l1, sq.into_iter().map(f64::sqrt).collect())
 }
 
-/// Registers a prunable layer: `w` sliced along `out_axis`, plus extra constants (bias) and
-/// their axes. Returns the output track.
-fn new_layer(
-    c: &mut Coupling,
-    v: &View,
-    ctx: &NodeCtx,
-    index: usize,
-    w: &Src,
+/// Where a new layer's channels live: its weight (sliced along `out_axis`), extra constants
+/// sliced with it (bias) and the output value's rank and channel axis.
+struct LayerSpec<'s> {
+    w: &'s Src,
     out_axis: usize,
     extra: Vec<(Src, usize)>,
     out_rank: usize,
     track_axis: usize,
-) -> Result<Track, String> {
+}
+
+/// Registers a prunable layer and returns its output track.
+fn new_layer(c: &mut Coupling, v: &View, ctx: &NodeCtx, index: usize, spec: LayerSpec) -> Result<Track, String> {
+    let LayerSpec { w, out_axis, extra, out_rank, track_axis } = spec;
     let shape = w.shape(v).ok_or_else(|| format!("shape of weight '{}' unknown", w.q))?.clone();
     let channels = *shape.get(out_axis).ok_or("weight rank too small")?;
+    if channels == 0 {
+        return Err(format!("weight '{}' has no output channels", w.q));
+    }
     let values = w.values(v).ok_or_else(|| format!("weight '{}' cannot be dequantized", w.q))?;
     let (l1, l2) = norms(&values, &shape, out_axis);
     let layer = c.layers.len();
@@ -378,8 +382,8 @@ fn new_layer(
     Ok(Track { axis: track_axis, rank: out_rank, map })
 }
 
-fn fixed(c: &mut Coupling, ctx: &NodeCtx, channels: Option<usize>, reason: String) {
-    c.fixed.push(Fixed { name: ctx.name.clone(), op: ctx.op_label(), channels, reason });
+fn fixed(c: &mut Coupling, ctx: &NodeCtx, index: usize, channels: Option<usize>, reason: String) {
+    c.fixed.push(Fixed { node: index, name: ctx.name.clone(), op: ctx.op_label(), channels, reason });
 }
 
 /// A bias operand sliced along its last axis when it has one value per output channel.
@@ -405,7 +409,7 @@ fn conv(c: &mut Coupling, v: &View, ctx: &NodeCtx, index: usize) -> Result<Optio
     if group > 1 {
         // Depthwise with multiplier 1 keeps channel c -> c: its channels follow its input.
         let Some(t) = x else {
-            fixed(c, ctx, Some(o), format!("grouped convolution (group {group}) on an unprunable input"));
+            fixed(c, ctx, index, Some(o), format!("grouped convolution (group {group}) on an unprunable input"));
             return Ok(None);
         };
         if !(cg == 1 && o == group && t.map.len() == group && t.axis == 1) {
@@ -436,12 +440,13 @@ fn conv(c: &mut Coupling, v: &View, ctx: &NodeCtx, index: usize) -> Result<Optio
     let layer = (|| {
         let w = weight()?;
         let bias = bias_src(v, ctx.input(bi), o)?;
-        new_layer(c, v, ctx, index, &w, 0, bias.into_iter().collect(), 4, 1)
+        let spec = LayerSpec { w: &w, out_axis: 0, extra: bias.into_iter().collect(), out_rank: 4, track_axis: 1 };
+        new_layer(c, v, ctx, index, spec)
     })();
     match layer {
         Ok(t) => Ok(Some(t)),
         Err(reason) => {
-            fixed(c, ctx, Some(o), reason);
+            fixed(c, ctx, index, Some(o), reason);
             Ok(None)
         }
     }
@@ -481,12 +486,15 @@ fn fc(c: &mut Coupling, v: &View, ctx: &NodeCtx, index: usize) -> Result<Option<
     let layer = (|| {
         let w = weight()?;
         let bias = bias_src(v, bias_name, n)?;
-        new_layer(c, v, ctx, index, &w, out_axis, bias.into_iter().collect(), a_rank.max(2), a_rank.max(2) - 1)
+        let rank = a_rank.max(2);
+        let spec =
+            LayerSpec { w: &w, out_axis, extra: bias.into_iter().collect(), out_rank: rank, track_axis: rank - 1 };
+        new_layer(c, v, ctx, index, spec)
     })();
     match layer {
         Ok(t) => Ok(Some(t)),
         Err(reason) => {
-            fixed(c, ctx, Some(n), reason);
+            fixed(c, ctx, index, Some(n), reason);
             Ok(None)
         }
     }
@@ -548,14 +556,19 @@ fn elementwise(c: &mut Coupling, v: &View, ctx: &NodeCtx, ai: usize, bi: usize) 
             for (&x, &y) in a.map.iter().zip(&b.map) {
                 c.union(x, y);
             }
-            Ok(Some(Track { axis: out_rank - from_end(a), rank: out_rank, map: a.map.clone() }))
+            let axis = out_rank.checked_sub(from_end(a)).ok_or("output rank too small")?;
+            Ok(Some(Track { axis, rank: out_rank, map: a.map.clone() }))
         }
         (Some(t), None) | (None, Some(t)) => {
             let other_i = if tracks[0].is_some() { 1 } else { 0 };
             let other = names[other_i].ok_or("operand missing")?;
             let shape = v.shapes.get(other).ok_or_else(|| format!("shape of '{other}' unknown"))?;
             let d = from_end(t);
-            let out = Track { axis: out_rank - d, rank: out_rank, map: t.map.clone() };
+            let out = Track {
+                axis: out_rank.checked_sub(d).ok_or("output rank too small")?,
+                rank: out_rank,
+                map: t.map.clone(),
+            };
             if d > shape.len() || shape[shape.len() - d] == 1 {
                 return Ok(Some(out));
             }
@@ -622,12 +635,14 @@ fn reshape(c: &mut Coupling, v: &View, ctx: &NodeCtx) -> Result<Option<Track>, S
     let unknown = || format!("shapes around '{}' are unknown", ctx.name);
     let input = ctx.input(0).and_then(|i| v.shapes.get(i)).ok_or_else(unknown)?;
     let output = ctx.node.output.first().and_then(|o| v.shapes.get(o)).ok_or_else(unknown)?;
-    let (b, s, e) = merge_target(input, output, t.axis)
+    let (b, e) = merge_target(input, output, t.axis)
         .ok_or_else(|| format!("'{}' ({:?} -> {:?}) splits the channel axis", ctx.name, input, output))?;
     let inner: usize = input[t.axis + 1..e].iter().product();
     let len = t.map.len();
+    if len == 0 || inner == 0 {
+        return Err(format!("'{}' reshapes an empty tensor", ctx.name));
+    }
     let map: Vec<usize> = (0..output[b]).map(|p| t.map[(p / inner) % len]).collect();
-    let _ = s;
     if ctx.op() == "Reshape" {
         let shape_name = ctx.input(1).ok_or("shape input missing")?;
         let target = v.inits.get(shape_name).and_then(ConstTensor::to_i64);
@@ -644,8 +659,8 @@ fn reshape(c: &mut Coupling, v: &View, ctx: &NodeCtx) -> Result<Option<Track>, S
 }
 
 /// Finds output dimension `b` equal to the product of input dimensions `s..e` with `s <= axis < e`
-/// (row-major order is preserved by reshapes, so the block maps as a whole).
-fn merge_target(input: &[usize], output: &[usize], axis: usize) -> Option<(usize, usize, usize)> {
+/// (row-major order is preserved by reshapes, so the block maps as a whole); returns `(b, e)`.
+fn merge_target(input: &[usize], output: &[usize], axis: usize) -> Option<(usize, usize)> {
     let prefix = |s: &[usize]| -> Vec<usize> {
         let mut p = vec![1usize];
         for &d in s {
@@ -655,9 +670,9 @@ fn merge_target(input: &[usize], output: &[usize], axis: usize) -> Option<(usize
     };
     let (pi, po) = (prefix(input), prefix(output));
     (0..output.len()).find_map(|b| {
-        let s = (0..=axis).rev().find(|&i| pi[i] == po[b])?;
+        (0..=axis).rev().find(|&i| pi[i] == po[b])?;
         let e = (axis + 1..pi.len()).find(|&i| pi[i] == po[b + 1])?;
-        Some((b, s, e))
+        Some((b, e))
     })
 }
 
@@ -668,11 +683,11 @@ mod tests {
     #[test]
     fn reshapes_merge_but_never_split_the_channel_axis() {
         // NCHW flatten: C merged with H, W.
-        assert_eq!(merge_target(&[1, 32, 4, 4], &[1, 512], 1), Some((1, 1, 4)));
+        assert_eq!(merge_target(&[1, 32, 4, 4], &[1, 512], 1), Some((1, 4)));
         // NHWC flatten: C merged with the spatial dims before it.
-        assert_eq!(merge_target(&[1, 4, 4, 32], &[1, 512], 3), Some((1, 1, 4)));
+        assert_eq!(merge_target(&[1, 4, 4, 32], &[1, 512], 3), Some((1, 4)));
         // Squeeze after a global pool.
-        assert_eq!(merge_target(&[1, 32, 1, 1], &[1, 32], 1), Some((1, 1, 2)));
+        assert_eq!(merge_target(&[1, 32, 1, 1], &[1, 32], 1), Some((1, 2)));
         // Splitting the channels into groups is refused.
         assert_eq!(merge_target(&[1, 32, 4, 4], &[1, 8, 4, 16], 1), None);
     }

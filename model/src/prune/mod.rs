@@ -126,7 +126,7 @@ pub fn prune_onnx(bytes: &[u8], opts: &Options) -> PResult<Pruned> {
         }
     }
     for f in &coupling.fixed {
-        let node = graph.node.iter().position(|n| n.name.as_deref() == Some(f.name.as_str())).unwrap_or(usize::MAX);
+        let node = f.node;
         let channels = f.channels.unwrap_or(0);
         layers.push((
             node,
@@ -212,7 +212,7 @@ fn stats(v: &View) -> Stats {
             let trans_b = n.attribute.iter().any(|a| a.name.as_deref() == Some("transB") && a.i == Some(1));
             ws.get(if trans_b { 1 } else { 0 }).copied().unwrap_or(0) as u64
         };
-        s.macs += out_count * k;
+        s.macs = s.macs.saturating_add(out_count.saturating_mul(k));
         s.weight_bytes += input(w).map_or(0, &bytes) + b.and_then(input).map_or(0, &bytes);
     }
     s

@@ -89,7 +89,7 @@ pub fn plan(v: &View, c: &Coupling, d: &Decision) -> PResult<Edits> {
 /// Keeps the positions of `axis` whose mask entry is true.
 fn slice(t: &ConstTensor, axis: usize, mask: &[bool]) -> PResult<ConstTensor> {
     let len = t.shape.get(axis).copied().unwrap_or(0);
-    if len != mask.len() {
+    if axis >= t.shape.len() || len != mask.len() {
         return Err(PruneError::rewrite(
             format!("initializer '{}' of shape {:?}", t.name, t.shape),
             format!("axis {axis} has {len} entries, the channel selection {}", mask.len()),

@@ -79,7 +79,7 @@ pub fn reshape_dims(input: &[usize], target: &[i64]) -> Option<Vec<usize>> {
     }
     let known: usize = out.iter().product();
     if let Some(i) = infer {
-        if known == 0 || total % known != 0 {
+        if known == 0 || !total.is_multiple_of(known) {
             return None;
         }
         out[i] = total / known;

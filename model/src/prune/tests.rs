@@ -103,7 +103,10 @@ fn float_mobilenet_with_zeroed_channels_prunes_to_identical_outputs() {
             ("w_16_b", c),
         ],
     );
+    // Both criteria rank the zeroed channels lowest.
+    let l2 = prune_onnx(&zeroed, &Options { ratio: 0.5, criterion: Criterion::L2 }).unwrap();
     let p = prune_onnx(&zeroed, &opts(0.5)).unwrap();
+    assert!(l2.model == p.model, "L1 and L2 remove the same (zeroed) channels");
     assert_eq!(
         channels(&p),
         [("conv_2", 8, 4), ("conv_8", 16, 8), ("conv_17", 24, 12), ("gemm_22", 10, 10)].map(|(n, a, b)| (
@@ -189,4 +192,29 @@ fn unprunable_layers_say_why() {
     assert!(conv_2.kept_because.as_deref().unwrap().contains("graph output 'conv_8'"), "{conv_2:?}");
     let conv_5 = p.layers.iter().find(|l| l.name == "conv_5").unwrap();
     assert_eq!(conv_5.channels_after, 4);
+}
+
+#[test]
+fn unprunable_layers_are_reported_in_graph_order_even_without_node_names() {
+    // A second consumer of conv_2's weight makes that conv unprunable (its weight cannot be
+    // sliced for one consumer only); with every node name cleared the report must still list it
+    // at its place in the graph, not after the prunable layers.
+    let model = fixture("onnx/resnet_tiny_qdq/model_fp32.onnx");
+    let mut m = ModelProto::decode(model.as_slice()).unwrap();
+    let g = m.graph.as_mut().unwrap();
+    let mut alias = g.node[1].clone();
+    alias.op_type = Some("Identity".into());
+    alias.input = vec!["w_1".into()];
+    alias.output = vec!["w_1_alias".into()];
+    g.node.push(alias);
+    for n in &mut g.node {
+        n.name = None;
+    }
+    let p = prune_onnx(&m.encode_to_vec(), &opts(0.5)).unwrap();
+    let first = p.layers.first().unwrap();
+    assert_eq!((first.name.as_str(), first.group), ("Conv_0", None), "{:?}", p.layers);
+    assert_eq!((first.channels_before, first.channels_after), (8, 8));
+    assert!(first.kept_because.as_deref().unwrap().contains("shared by 2"), "{first:?}");
+    let names: Vec<&str> = p.layers.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(names, ["Conv_0", "Conv_2", "Conv_4", "Conv_7", "Conv_9", "Conv_10", "Gemm_15"]);
 }
