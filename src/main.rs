@@ -139,6 +139,10 @@ enum Command {
     /// Post-training quantisation: a float ONNX CNN + calibration data -> an int8 QDQ ONNX model
     /// (onnxruntime's quantize_static rules; loads in onnxruntime, imports in systole).
     Quantize(commands::quantize::Args),
+    /// Structured pruning: remove the lowest-norm output channels of every Conv / Gemm / MatMul
+    /// (and the matching input channels of their consumers) from an ONNX model (float, QDQ or
+    /// QOperator); writes a smaller ONNX model. Residual Adds and Concats stay consistent.
+    Prune(commands::prune::Args),
     /// Synthesise a generated engine with the open FPGA tools: resources (LUT, FF, DSP, BRAM and
     /// utilisation) for every target, Fmax after nextpnr place and route for ECP5 (and iCE40 when
     /// nextpnr-ice40 is installed), an ECP5 bitstream with --board.
@@ -249,6 +253,7 @@ fn main() -> ExitCode {
         Command::Compare { actual, expected } => commands::compare::run(&actual, &expected),
         Command::CliReference { out } => commands::cli_reference::run(Cli::command(), out.as_deref()),
         Command::Quantize(args) => commands::quantize::run(&args),
+        Command::Prune(args) => commands::prune::run(&args),
         Command::Pack { model, arch, out, dram_base } => commands::pack::run(&model, &arch, &out, dram_base),
         Command::Run { device, image, inputs, outputs, timeout, irq, reset } => {
             commands::run::run(&commands::run::Args {

@@ -12,6 +12,7 @@ pub mod ir;
 pub mod kernels;
 pub mod load;
 pub mod npy;
+pub mod prune;
 pub mod quant;
 pub mod quantize;
 pub mod shape;

@@ -3,6 +3,7 @@ pub mod compare;
 pub mod generate;
 pub mod inspect;
 pub mod pack;
+pub mod prune;
 pub mod quantize;
 pub mod reference;
 pub mod report;
