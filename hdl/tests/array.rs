@@ -179,9 +179,9 @@ fn array_1x1_and_column_and_row_shapes() {
 fn array_with_fabric_rows_matches_models() {
     if tools() {
         // The last two of four rows build their products from LUTs; the last row only; all.
-        cosim_fabric::<32>(4, 3, 2, 0xfab4_3, 120, Synth::Generic);
-        cosim_fabric::<32>(3, 2, 1, 0xfab3_2, 80, Synth::Generic);
-        cosim_fabric::<32>(2, 2, 2, 0xfab2_2, 80, Synth::Generic);
+        cosim_fabric::<32>(4, 3, 2, 0x000f_ab43, 120, Synth::Generic);
+        cosim_fabric::<32>(3, 2, 1, 0x000f_ab32, 80, Synth::Generic);
+        cosim_fabric::<32>(2, 2, 2, 0x000f_ab22, 80, Synth::Generic);
     }
 }
 

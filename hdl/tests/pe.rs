@@ -86,7 +86,7 @@ fn fabric_pe_rtl_matches_golden_model() {
     if !check::tools_or_skip(&["verilator", "yosys"], "fabric PE RTL test") {
         return;
     }
-    check_pe::<32>(true, 0xfab1_c, 40_000);
+    check_pe::<32>(true, 0x000f_ab1c, 40_000);
     check_pe::<48>(true, 0xfab48, 5_000);
     check_fabric_products_exhaustively();
 }
