@@ -102,3 +102,19 @@ fn slice(d: &TensorData, start: usize, len: usize) -> TensorData {
         TensorData::F32(v) => TensorData::F32(part(v, start, len)),
     }
 }
+
+/// The real values of a sample of graph input `input`: float data as is, quantized data
+/// dequantized with the input's parameters (what a float baseline model takes).
+pub fn real_valued(v: &Value, input: &Tensor) -> EResult<Vec<f32>> {
+    if let TensorData::F32(x) = &v.data {
+        return Ok(x.clone());
+    }
+    let (scale, zp) = input_params(input)?;
+    let q = v.data.to_i32().ok_or_else(|| EvaluateError::DataType {
+        what: "sample".into(),
+        input: input.name.clone(),
+        found: crate::npy::storage_dtype(&v.data).to_string(),
+        expected: input.dtype.to_string(),
+    })?;
+    Ok(q.into_iter().map(|e| arith::dequantize(e, scale, zp)).collect())
+}
