@@ -192,5 +192,22 @@ fn evaluate_fails_clearly() {
     fails(&["evaluate", s(&float)], "not an int8/int4 model");
     fails(&["evaluate", s(&model), "--baseline", s(&float)], "model_fp32.onnx takes 1 input(s)");
     fails(&["evaluate", s(&model), "--bit-flip-rates", "2"], "not a probability");
+    fails(&["evaluate", s(&model), "--noise", "0.1,x"], "\"x\"");
+    // "none" skips an experiment; with both skipped the report has no robustness section.
+    let j = json(&ok(&[
+        "evaluate",
+        s(&model),
+        "--data",
+        s(&x),
+        "--labels",
+        s(&y),
+        "--noise",
+        "none",
+        "--bit-flip-rates",
+        "none",
+        "--json",
+    ]));
+    assert_eq!(f(&j, &["accuracy", "top1"]), 1.0);
+    assert!(j["robustness"].is_null(), "{}", j["robustness"]);
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -69,12 +69,14 @@ pub struct Args {
     /// Take the clock from a `systole synth --report R.json` (its fmax_mhz).
     #[arg(long)]
     synth_report: Option<PathBuf>,
-    /// Gaussian input noise levels: standard deviations in real input units.
-    #[arg(long, value_delimiter = ',', default_value = "0.05,0.1,0.2,0.4")]
-    noise: Vec<f64>,
-    /// Probabilities with which every weight bit flips, independently.
-    #[arg(long, value_delimiter = ',', default_value = "1e-5,1e-4,1e-3,1e-2")]
-    bit_flip_rates: Vec<f64>,
+    /// Gaussian input noise levels: standard deviations in real input units, comma-separated
+    /// ("none" skips the experiment).
+    #[arg(long, default_value = "0.05,0.1,0.2,0.4", value_parser = parse_levels)]
+    noise: Levels,
+    /// Probabilities with which every weight bit flips, independently, comma-separated ("none"
+    /// skips the experiment).
+    #[arg(long, default_value = "1e-5,1e-4,1e-3,1e-2", value_parser = parse_levels)]
+    bit_flip_rates: Levels,
     /// Random trials per noise level and bit-flip rate (mean, min, max reported).
     #[arg(long, default_value_t = 5)]
     trials: usize,
@@ -89,6 +91,21 @@ pub struct Args {
     json: bool,
 }
 
+/// A comma-separated list of experiment levels.
+#[derive(Clone, Debug)]
+pub struct Levels(Vec<f64>);
+
+fn parse_levels(s: &str) -> Result<Levels, String> {
+    let s = s.trim();
+    if s.is_empty() || s == "none" {
+        return Ok(Levels(Vec::new()));
+    }
+    s.split(',')
+        .map(|x| x.trim().parse::<f64>().map_err(|e| format!("{x:?}: {e}")))
+        .collect::<Result<_, _>>()
+        .map(Levels)
+}
+
 fn check_options(a: &Args) -> Result<()> {
     if a.trials == 0 {
         bail!("--trials must be at least 1");
@@ -96,10 +113,10 @@ fn check_options(a: &Args) -> Result<()> {
     if a.limit == Some(0) {
         bail!("--limit must be at least 1");
     }
-    if let Some(r) = a.bit_flip_rates.iter().find(|r| !(0.0..=1.0).contains(*r)) {
+    if let Some(r) = a.bit_flip_rates.0.iter().find(|r| !(0.0..=1.0).contains(*r)) {
         bail!("--bit-flip-rates: {r} is not a probability in [0, 1]");
     }
-    if let Some(s) = a.noise.iter().find(|s| !(s.is_finite() && **s >= 0.0)) {
+    if let Some(s) = a.noise.0.iter().find(|s| !(s.is_finite() && **s >= 0.0)) {
         bail!("--noise: {s} is not a standard deviation (finite, >= 0)");
     }
     if let Some(f) = a.fmax.filter(|f| !(f.is_finite() && *f > 0.0)) {
@@ -190,7 +207,8 @@ impl Baseline {
 
     /// Top-1 of the baseline; its output must have as many scores as the model's.
     fn top1(&self, graph: &Graph, model_path: &Path, sample: &Value) -> Result<usize> {
-        let out = self.model.run(&self.tensor(graph, sample)?).with_context(|| format!("running {}", self.path.display()))?;
+        let out =
+            self.model.run(&self.tensor(graph, sample)?).with_context(|| format!("running {}", self.path.display()))?;
         let first = out.into_iter().next().with_context(|| format!("{} produced no output", self.path.display()))?;
         let expected = graph.outputs.first().map_or(0, |&id| graph.tensor(id).element_count());
         if first.data.len() != expected {
@@ -226,6 +244,10 @@ fn fmax(a: &Args) -> Result<(f64, String)> {
     }
 }
 
+fn is_float_onnx(path: &Path) -> bool {
+    std::fs::read(path).is_ok_and(|bytes| FloatModel::parse(&bytes, "model").is_ok())
+}
+
 fn progress(a: &Args, total: u64) -> ProgressBar {
     if a.quiet || a.json || total == 0 {
         return ProgressBar::hidden();
@@ -243,7 +265,17 @@ pub fn run(a: &Args) -> Result<()> {
     let dram = DramTiming::new(a.dram_latency, a.dram_interval).context("--dram-latency / --dram-interval")?;
     let (fmax_mhz, fmax_source) = fmax(a)?;
     let model_name = a.model.display().to_string();
-    let graph = load_model(&a.model).with_context(|| format!("loading {model_name}"))?;
+    let graph = match load_model(&a.model) {
+        Ok(g) => g,
+        // A float ONNX model fails the import on its first float operator; say what it is.
+        Err(e) if is_float_onnx(&a.model) => {
+            bail!(
+                "{model_name} is not an int8/int4 model but a float ONNX model ({e}): evaluate a quantized model \
+                 (`systole quantize`) and pass the float one as --baseline"
+            )
+        }
+        Err(e) => return Err(e).with_context(|| format!("loading {model_name}")),
+    };
     bitflip::require_quantized(&graph, &model_name)?;
     if graph.inputs.len() != 1 || graph.outputs.is_empty() {
         bail!("{model_name} has {} inputs: evaluate takes single-input classifiers", graph.inputs.len());
@@ -252,7 +284,7 @@ pub fn run(a: &Args) -> Result<()> {
     let baseline = a.baseline.as_deref().map(|p| load_baseline(p, &a.model, &graph)).transpose()?;
 
     let n = set.samples.len() as u64;
-    let levels = (a.noise.len() + a.bit_flip_rates.len()) as u64;
+    let levels = (a.noise.0.len() + a.bit_flip_rates.0.len()) as u64;
     let bar = progress(a, n * (1 + u64::from(baseline.is_some()) + levels * a.trials as u64));
     bar.set_message("int8 reference");
     let preds = predict(&graph, &set.samples, &mut || bar.inc(1))?;
@@ -311,7 +343,7 @@ pub fn run(a: &Args) -> Result<()> {
         layers: run.layers,
     };
 
-    let robustness = if set.samples.is_empty() {
+    let robustness = if set.samples.is_empty() || levels == 0 {
         None
     } else {
         let exp = Experiment {
@@ -323,9 +355,9 @@ pub fn run(a: &Args) -> Result<()> {
             seed: a.seed,
         };
         bar.set_message("input noise");
-        let noise = exp.noise(&a.noise, &mut || bar.inc(1))?;
+        let noise = exp.noise(&a.noise.0, &mut || bar.inc(1))?;
         bar.set_message("weight bit flips");
-        let bit_flips = exp.bit_flips(&a.bit_flip_rates, &mut || bar.inc(1))?;
+        let bit_flips = exp.bit_flips(&a.bit_flip_rates.0, &mut || bar.inc(1))?;
         Some(Robustness { seed: a.seed, trials: a.trials, weight_bits: bitflip::weight_bits(&graph), noise, bit_flips })
     };
     bar.finish_and_clear();
@@ -388,8 +420,8 @@ fn print_summary(r: &EvaluateReport, markdown: Option<&Path>) {
         for (what, levels) in [("bit-flip rate", &rb.bit_flips), ("noise std", &rb.noise)] {
             for l in levels.iter() {
                 println!(
-                    "{what} {:e}: top-1 mean {:.2} % (min {:.2}, max {:.2}) over {} trial(s)",
-                    l.level,
+                    "{what} {}: top-1 mean {:.2} % (min {:.2}, max {:.2}) over {} trial(s)",
+                    report::rate_label(l.level),
                     100.0 * l.accuracy.mean,
                     100.0 * l.accuracy.min,
                     100.0 * l.accuracy.max,

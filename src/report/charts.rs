@@ -62,7 +62,14 @@ pub struct RangePoint {
 
 /// A line through the means with min..max error bars, one point per label (e.g. accuracy per
 /// bit-flip rate over trials), written to `path` as SVG with the y axis from 0 to `y_max`.
-pub fn range_chart(path: &Path, title: &str, x_desc: &str, y_desc: &str, points: &[RangePoint], y_max: f64) -> Result<()> {
+pub fn range_chart(
+    path: &Path,
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    points: &[RangePoint],
+    y_max: f64,
+) -> Result<()> {
     let root = SVGBackend::new(path, (640, 380)).into_drawing_area();
     let draw = |e: DrawingAreaErrorKind<_>| anyhow!("drawing {}: {e}", path.display());
     root.fill(&WHITE).map_err(draw)?;

@@ -111,7 +111,8 @@ fn chart(path: &Path, draw: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
 }
 
-fn rate_label(x: f64) -> String {
+/// A level as the tables and charts label it (0, 1e-5, 0.05).
+pub fn rate_label(x: f64) -> String {
     if x == 0.0 {
         "0".into()
     } else if x < 1e-2 {
@@ -216,7 +217,14 @@ pub fn markdown(r: &EvaluateReport) -> String {
         Some(a) => {
             let _ = writeln!(o, "| top-1 (bit-exact integer reference) | baseline top-1 | agreement with baseline |");
             let _ = writeln!(o, "|---|---|---|");
-            let _ = writeln!(o, "| {} ({} correct) | {} | {} |", pct(a.top1), a.correct, opt_pct(a.baseline_top1), opt_pct(a.agreement));
+            let _ = writeln!(
+                o,
+                "| {} ({} correct) | {} | {} |",
+                pct(a.top1),
+                a.correct,
+                opt_pct(a.baseline_top1),
+                opt_pct(a.agreement)
+            );
         }
         None => {
             let _ = writeln!(o, "No labelled data (`--data X.npy --labels Y.npy`).");

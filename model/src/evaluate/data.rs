@@ -46,11 +46,7 @@ pub fn split_samples(data: &Value, input: &Tensor, numerics: Numerics, what: &st
 /// One integer class per sample: `[N]` or `[N, 1]`, any integer element type.
 pub fn labels(value: &Value, samples: usize, what: &str) -> EResult<Vec<i64>> {
     let bad = |reason: String| EvaluateError::Labels { what: what.to_string(), reason };
-    let one_per_sample = match value.shape.as_slice() {
-        [_] => true,
-        [_, 1] => true,
-        _ => false,
-    };
+    let one_per_sample = matches!(value.shape.as_slice(), [_] | [_, 1]);
     if !one_per_sample {
         return Err(bad(format!("shape {:?}: expected [N] or [N, 1] class indices", value.shape)));
     }

@@ -96,10 +96,11 @@ impl Experiment<'_> {
     pub fn noise(&self, stds: &[f64], tick: &mut dyn FnMut()) -> EResult<Vec<LevelResult>> {
         let exec = Executor::new(self.graph)?;
         let g = self.graph;
-        let input = g.inputs.first().map(|&id| g.tensor(id)).ok_or_else(|| EvaluateError::Output {
-            output: "input".into(),
-            reason: "the model has no input".into(),
-        })?;
+        let input = g
+            .inputs
+            .first()
+            .map(|&id| g.tensor(id))
+            .ok_or_else(|| EvaluateError::Output { output: "input".into(), reason: "the model has no input".into() })?;
         let mut out = Vec::new();
         for (li, &std) in stds.iter().enumerate() {
             let mut runs = Vec::new();
@@ -125,7 +126,8 @@ impl Experiment<'_> {
             let mut runs = Vec::new();
             for trial in 0..self.trials {
                 let mut g = self.graph.clone();
-                let flipped = bitflip::flip_bits(&mut g, rate, trial_seed(self.seed, BIT_FLIPS, li as u64, trial as u64))?;
+                let flipped =
+                    bitflip::flip_bits(&mut g, rate, trial_seed(self.seed, BIT_FLIPS, li as u64, trial as u64))?;
                 runs.push((predict(&g, self.samples, tick)?, flipped));
             }
             out.push(self.level(rate, runs));

@@ -137,9 +137,8 @@ impl FloatModel {
             shapes.insert(name.to_string(), t.shape.clone());
         })?;
         let count = |s: &[usize]| s.iter().map(|&d| d as u64).product::<u64>();
-        let const_bytes = |name: &str| {
-            self.g.consts.get(name).map_or(0, |c| (c.element_count() * c.dtype.bits()).div_ceil(8) as u64)
-        };
+        let const_bytes =
+            |name: &str| self.g.consts.get(name).map_or(0, |c| (c.element_count() * c.dtype.bits()).div_ceil(8) as u64);
         let mut size = FloatSize { macs: 0, weight_bytes: 0 };
         for n in &self.g.nodes {
             let (w, b) = match &n.op {
