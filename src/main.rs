@@ -114,9 +114,15 @@ enum Command {
         /// `cycle` (fast) or `rtl` (the generated Verilog under Verilator).
         #[arg(long, value_enum, default_value = "cycle")]
         engine: commands::simulate::Engine,
-        /// The engine's arch.json (default: what `systole generate` sizes for 256 MACs).
-        #[arg(long)]
+        /// The engine's arch.json (default: what `systole generate` sizes under the budget).
+        #[arg(long, conflicts_with_all = ["budget_macs", "part"])]
         arch: Option<PathBuf>,
+        /// Size the engine as `systole generate --budget-macs N` does (default 256).
+        #[arg(long, conflicts_with = "part")]
+        budget_macs: Option<u32>,
+        /// Size the engine as `systole generate --part P` does.
+        #[arg(long)]
+        part: Option<String>,
         /// Write the per-layer report as JSON.
         #[arg(long)]
         report: Option<PathBuf>,
@@ -174,6 +180,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Evaluate a quantized model: compression against its float baseline, top-1 accuracy and
+    /// agreement on the bit-exact reference, cycles / utilisation / latency of its generated
+    /// engine on the cycle model, robustness to input noise and weight bit flips (Markdown with
+    /// SVG charts + JSON).
+    Evaluate(commands::evaluate::Args),
     /// Compare two .npy arrays exactly (shape, element type, every element); fails on any difference.
     Compare {
         /// The array under test.
@@ -223,19 +234,32 @@ fn main() -> ExitCode {
             .and_then(|budget| {
                 commands::generate::run(&commands::generate::Options { model: &model, out: &out, budget, no_lint })
             }),
-        Command::Simulate { model, inputs, outputs, engine, arch, report, vcd, dram_latency, dram_interval } => {
+        Command::Simulate {
+            model,
+            inputs,
+            outputs,
+            engine,
+            arch,
+            budget_macs,
+            part,
+            report,
+            vcd,
+            dram_latency,
+            dram_interval,
+        } => generate_budget(budget_macs, part.as_deref()).and_then(|budget| {
             commands::simulate::run(&commands::simulate::Args {
                 model: &model,
                 inputs: &inputs,
                 outputs: &outputs,
                 engine,
                 arch: arch.as_deref(),
+                budget,
                 report: report.as_deref(),
                 vcd: vcd.as_deref(),
                 dram_latency,
                 dram_interval,
             })
-        }
+        }),
         Command::Report { dir } => commands::report::run(&dir),
         Command::Synth { dir, target, board, report, work, freq, no_install, quiet, json } => {
             commands::synth::run(&commands::synth::Args {
@@ -254,6 +278,7 @@ fn main() -> ExitCode {
         Command::CliReference { out } => commands::cli_reference::run(Cli::command(), out.as_deref()),
         Command::Quantize(args) => commands::quantize::run(&args),
         Command::Prune(args) => commands::prune::run(&args),
+        Command::Evaluate(args) => commands::evaluate::run(&args),
         Command::Pack { model, arch, out, dram_base } => commands::pack::run(&model, &arch, &out, dram_base),
         Command::Run { device, image, inputs, outputs, timeout, irq, reset } => {
             commands::run::run(&commands::run::Args {

@@ -6,6 +6,7 @@
 
 pub mod arith;
 pub mod error;
+pub mod evaluate;
 pub mod exec;
 pub mod import;
 pub mod ir;

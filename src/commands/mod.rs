@@ -1,5 +1,6 @@
 pub mod cli_reference;
 pub mod compare;
+pub mod evaluate;
 pub mod generate;
 pub mod inspect;
 pub mod pack;

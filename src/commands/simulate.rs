@@ -47,6 +47,7 @@ pub struct Args<'a> {
     pub outputs: &'a [PathBuf],
     pub engine: Engine,
     pub arch: Option<&'a Path>,
+    pub budget: Budget,
     pub report: Option<&'a Path>,
     pub vcd: Option<&'a Path>,
     pub dram_latency: u64,
@@ -54,13 +55,14 @@ pub struct Args<'a> {
 }
 
 /// The engine to simulate: the user's arch.json, or what `systole generate` would size for the
-/// model under the default budget (256 MACs), restricted to the units the generator builds.
-fn engine_config(graph: &Graph, arch: Option<&Path>) -> Result<ArchConfig> {
+/// model under `budget` (`--budget-macs` / `--part`, default 256 MACs), restricted to the units
+/// the generator builds.
+pub fn engine_config(graph: &Graph, arch: Option<&Path>, budget: &Budget) -> Result<ArchConfig> {
     if let Some(path) = arch {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         return ArchConfig::from_json(&text).with_context(|| format!("{}", path.display()));
     }
-    let engine = size_for_generator(graph, &Budget::MaxMacs(256)).context("sizing an engine for the model")?;
+    let engine = size_for_generator(graph, budget).context("sizing an engine for the model")?;
     Ok(engine.config)
 }
 
@@ -128,25 +130,38 @@ pub fn run(a: &Args) -> Result<()> {
         .iter()
         .map(|p| npy::read_value(p).with_context(|| format!("reading input {}", p.display())))
         .collect::<Result<Vec<Value>>>()?;
-    let cfg = engine_config(&graph, a.arch)?;
-    let image = pack(&graph, &cfg, PackOptions { dram_base: 0 }).context("packing the model for the engine")?;
-    let dev = open(a.engine, &cfg, &image, dram, a.vcd)?;
-    // A simulated engine is slow only in wall time; the deadline guards against a hang. The
-    // interrupt path lets the RTL run its clock freely while the driver waits.
-    let opts = RunOptions { timeout: Duration::from_secs(3600), wait: Wait::Irq, ..RunOptions::default() };
-    let mut drv = Driver::open(dev, image, opts).context("opening the simulated engine")?;
-    let run = drv.run(&values).context("running the model")?;
-    let image = drv.image();
-    for (path, value) in a.outputs.iter().zip(&run.outputs) {
+    let cfg = engine_config(&graph, a.arch, &a.budget)?;
+    let (outputs, report) = simulate_graph(&graph, &cfg, a.engine, dram, a.vcd, &values)?;
+    for (path, value) in a.outputs.iter().zip(&outputs) {
         npy::write_value(path, value).with_context(|| format!("writing {}", path.display()))?;
     }
-    let report = build_report(a.engine, &cfg, image, &run, &dram)?;
     print!("{}", report.table());
     if let Some(path) = a.report {
         let json = serde_json::to_string_pretty(&report)?;
         std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
+}
+
+/// Packs `graph` for `cfg` and runs `inputs` once on `engine` through the host driver: the
+/// outputs and the per-layer report (`systole simulate`, and the cycles of `systole evaluate`).
+pub fn simulate_graph(
+    graph: &Graph,
+    cfg: &ArchConfig,
+    engine: Engine,
+    dram: DramTiming,
+    vcd: Option<&Path>,
+    inputs: &[Value],
+) -> Result<(Vec<Value>, cycle_report::RunReport)> {
+    let image = pack(graph, cfg, PackOptions { dram_base: 0 }).context("packing the model for the engine")?;
+    let dev = open(engine, cfg, &image, dram, vcd)?;
+    // A simulated engine is slow only in wall time; the deadline guards against a hang. The
+    // interrupt path lets the RTL run its clock freely while the driver waits.
+    let opts = RunOptions { timeout: Duration::from_secs(3600), wait: Wait::Irq, ..RunOptions::default() };
+    let mut drv = Driver::open(dev, image, opts).context("opening the simulated engine")?;
+    let run = drv.run(inputs).context("running the model")?;
+    let report = build_report(engine, cfg, drv.image(), &run, &dram)?;
+    Ok((run.outputs, report))
 }
 
 /// The per-layer report from what the driver read back: each layer's performance record

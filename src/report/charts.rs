@@ -50,3 +50,62 @@ pub fn bar_chart(path: &Path, title: &str, y_desc: &str, bars: &[Bar], y_max: Op
     root.present().map_err(draw)?;
     Ok(())
 }
+
+/// One point of a [`range_chart`]: its label on the x axis, the mean and the min / max over
+/// trials.
+pub struct RangePoint {
+    pub label: String,
+    pub mean: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+/// A line through the means with min..max error bars, one point per label (e.g. accuracy per
+/// bit-flip rate over trials), written to `path` as SVG with the y axis from 0 to `y_max`.
+pub fn range_chart(
+    path: &Path,
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    points: &[RangePoint],
+    y_max: f64,
+) -> Result<()> {
+    let root = SVGBackend::new(path, (640, 380)).into_drawing_area();
+    let draw = |e: DrawingAreaErrorKind<_>| anyhow!("drawing {}: {e}", path.display());
+    root.fill(&WHITE).map_err(draw)?;
+    let n = points.len().max(1) as f64;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(50)
+        .y_label_area_size(70)
+        .build_cartesian_2d(-0.5f64..n - 0.5, 0f64..y_max.max(1e-9))
+        .map_err(draw)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .x_labels(points.len().max(1))
+        .x_label_formatter(&|v| {
+            let i = v.round();
+            let near = (v - i).abs() < 1e-6 && i >= 0.0;
+            near.then(|| points.get(i as usize).map(|p| p.label.clone())).flatten().unwrap_or_default()
+        })
+        .draw()
+        .map_err(draw)?;
+    let blue = RGBColor(52, 101, 164);
+    chart
+        .draw_series(LineSeries::new(points.iter().enumerate().map(|(i, p)| (i as f64, p.mean)), blue.stroke_width(2)))
+        .map_err(draw)?;
+    chart
+        .draw_series(
+            points
+                .iter()
+                .enumerate()
+                .map(|(i, p)| ErrorBar::new_vertical(i as f64, p.min, p.mean, p.max, blue.filled(), 10)),
+        )
+        .map_err(draw)?;
+    root.present().map_err(draw)?;
+    Ok(())
+}

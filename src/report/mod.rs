@@ -4,6 +4,7 @@
 //! synthesis or simulation results were added.
 
 pub mod charts;
+pub mod evaluate;
 pub mod facts;
 mod markdown;
 

@@ -97,6 +97,70 @@ pub fn quantize_onnx(float_model: &[u8], name: &str, calib: &Value, opts: &Optio
     Ok(Quantized { model, tensors, samples: samples.len(), folded_activations: plan.removed.len() })
 }
 
+/// A parsed float ONNX model that runs many inputs (the baseline of `systole evaluate`).
+#[derive(Clone, Debug)]
+pub struct FloatModel {
+    g: graph::FloatGraph,
+}
+
+/// Size of a float model: MACs (from the tensor shapes of one run) and bytes of the constant
+/// operands (weights and biases) of its MAC nodes, as stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct FloatSize {
+    pub macs: u64,
+    pub weight_bytes: u64,
+}
+
+impl FloatModel {
+    pub fn parse(bytes: &[u8], name: &str) -> QResult<Self> {
+        Ok(FloatModel { g: graph::parse(bytes, name)? })
+    }
+
+    pub fn input_count(&self) -> usize {
+        self.g.inputs.len()
+    }
+
+    /// Declared shape of input `i` (symbolic dimensions `None`).
+    pub fn input_shape(&self, i: usize) -> Option<Vec<Option<usize>>> {
+        self.g.input_shape(i)
+    }
+
+    /// Runs one input (float reference, MLAS summation order).
+    pub fn run(&self, input: &FTensor) -> QResult<Vec<FTensor>> {
+        exec::run(&self.g, std::slice::from_ref(input), &mut |_, _| {})
+    }
+
+    /// MACs and weight bytes; MACs need the activation shapes, hence one run on `input`.
+    pub fn size(&self, input: &FTensor) -> QResult<FloatSize> {
+        let mut shapes: std::collections::HashMap<String, Vec<usize>> = Default::default();
+        exec::run(&self.g, std::slice::from_ref(input), &mut |name, t| {
+            shapes.insert(name.to_string(), t.shape.clone());
+        })?;
+        let count = |s: &[usize]| s.iter().map(|&d| d as u64).product::<u64>();
+        let const_bytes =
+            |name: &str| self.g.consts.get(name).map_or(0, |c| (c.element_count() * c.dtype.bits()).div_ceil(8) as u64);
+        let mut size = FloatSize { macs: 0, weight_bytes: 0 };
+        for n in &self.g.nodes {
+            let (w, b) = match &n.op {
+                graph::FloatOp::Conv { w, b, .. } | graph::FloatOp::Gemm { w, b, .. } => (w, b.as_deref()),
+                graph::FloatOp::MatMul { w } => (w, None),
+                _ => continue,
+            };
+            let w_shape = self.g.consts.get(w).map(|c| c.shape.clone()).unwrap_or_default();
+            let out = shapes.get(&n.output).map_or(0, |s| count(s));
+            // Products per output element: C_in/groups * KH * KW (Conv, OIHW), K (Gemm / MatMul).
+            let per_output = match &n.op {
+                graph::FloatOp::Conv { .. } => count(w_shape.get(1..).unwrap_or_default()),
+                graph::FloatOp::Gemm { trans_b: true, .. } => w_shape.get(1).copied().unwrap_or(0) as u64,
+                _ => w_shape.first().copied().unwrap_or(0) as u64,
+            };
+            size.macs += out * per_output;
+            size.weight_bytes += const_bytes(w) + b.map_or(0, const_bytes);
+        }
+        Ok(size)
+    }
+}
+
 /// Runs the float model on one input (reference for accuracy comparisons).
 pub fn run_float(float_model: &[u8], input: &FTensor) -> QResult<Vec<FTensor>> {
     let g = graph::parse(float_model, "float")?;
