@@ -40,12 +40,17 @@ pub fn bar_chart(path: &Path, title: &str, y_desc: &str, bars: &[Bar], y_max: Op
         .draw()
         .map_err(draw)?;
     chart
-        .draw_series(
-            Histogram::vertical(&chart)
-                .style(RGBColor(52, 101, 164).filled())
-                .margin(3)
-                .data(bars.iter().enumerate().map(|(i, b)| (i as u32, b.value))),
-        )
+        // One rectangle per bar in bar order (plotters' Histogram sums through a HashMap, so its
+        // SVG element order, not the picture, changed from run to run).
+        .draw_series(bars.iter().enumerate().map(|(i, b)| {
+            let i = i as u32;
+            let mut bar = Rectangle::new(
+                [(SegmentValue::Exact(i), 0.0), (SegmentValue::Exact(i + 1), b.value)],
+                RGBColor(52, 101, 164).filled(),
+            );
+            bar.set_margin(0, 0, 3, 3);
+            bar
+        }))
         .map_err(draw)?;
     root.present().map_err(draw)?;
     Ok(())
