@@ -441,6 +441,16 @@ fn generate_and_simulate() {
     let bad =
         systole(&["generate", path_str(&model.join("model.tflite")), "--out", path_str(&out), "--part", "xc9z999"]);
     assert!(!bad.status.success() && text(&bad.stderr).contains("unknown part"), "{}", text(&bad.stderr));
+    // ECP5-25F: 28 multipliers, fewer than the CONV and post-op units alone need (12 + 17), so
+    // no array size helps; the refusal says so once, in words (no Debug struct, no repeats).
+    let small =
+        systole(&["generate", path_str(&model.join("model.tflite")), "--out", path_str(&out), "--part", "ecp5-25k"]);
+    let why = text(&small.stderr);
+    assert!(!small.status.success() && why.contains("no candidate fits ecp5-25k"), "{why}");
+    assert!(
+        why.contains("29 DSP") && why.matches("no candidate fits").count() == 1 && !why.contains("Resources {"),
+        "{why}"
+    );
     let rtl_vcd =
         systole(&["simulate", path_str(&model.join("model.tflite")), "-i", "x.npy", "-o", "y.npy", "--vcd", "w.vcd"]);
     assert!(

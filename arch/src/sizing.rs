@@ -89,7 +89,7 @@ impl Default for SizingOptions {
 pub enum SizingError {
     #[error("the model has no layer the engine runs")]
     NoEngineLayers,
-    #[error("no candidate fits {budget}; the smallest ({smallest}) needs {needs:?}")]
+    #[error("no candidate fits {budget}; the smallest ({smallest}) needs {needs}")]
     NoFit { budget: String, smallest: String, needs: Resources },
     #[error("accumulator bound {bound} of layer {layer} needs {bits} bits; the engine supports 64")]
     AccTooWide { bound: u128, layer: String, bits: u32 },

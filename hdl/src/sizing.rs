@@ -12,8 +12,9 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum GeneratorSizingError {
-    #[error("sizing an engine for {model} under {budget}: {source}")]
-    Sizing { model: String, budget: String, source: SizingError },
+    /// The budget and the reason are in `source` (printed by the error chain, not repeated here).
+    #[error("sizing an engine for {model}")]
+    Sizing { model: String, source: SizingError },
     #[error("the DRAM model of the sizing: {0}")]
     Dram(#[from] TimingError),
 }
@@ -33,7 +34,7 @@ pub struct GeneratedEngine {
 /// Sizes the engine for `graph` under `budget` on the generator's grid.
 pub fn size_for_generator(graph: &Graph, budget: &Budget) -> Result<GeneratedEngine, GeneratorSizingError> {
     let sizing = size_model(graph, budget, &generator_sizing_options())
-        .map_err(|source| GeneratorSizingError::Sizing { model: graph.name.clone(), budget: budget.label(), source })?;
+        .map_err(|source| GeneratorSizingError::Sizing { model: graph.name.clone(), source })?;
     let config = fit_to_generator(sizing.config());
     let dram = dram_timing(&config, &sizing.dram)?;
     Ok(GeneratedEngine { sizing, config, dram })
