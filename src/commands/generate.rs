@@ -33,8 +33,8 @@ pub struct Options<'a> {
 
 pub fn run(opts: &Options) -> Result<()> {
     let graph = load_model(opts.model).with_context(|| format!("loading {}", opts.model.display()))?;
-    let GeneratedEngine { sizing, config: cfg, dram } = size_for_generator(&graph, &opts.budget)
-        .with_context(|| format!("sizing an engine for {}", opts.model.display()))?;
+    let GeneratedEngine { sizing, config: cfg, dram } =
+        size_for_generator(&graph, &opts.budget).with_context(|| format!("model {}", opts.model.display()))?;
 
     let design = emit_top(&cfg).with_context(|| format!("generating the Verilog of {}", cfg.name))?;
     std::fs::create_dir_all(opts.out).with_context(|| format!("creating {}", opts.out.display()))?;

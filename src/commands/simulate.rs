@@ -62,7 +62,8 @@ pub fn engine_config(graph: &Graph, arch: Option<&Path>, budget: &Budget) -> Res
         let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         return ArchConfig::from_json(&text).with_context(|| format!("{}", path.display()));
     }
-    let engine = size_for_generator(graph, budget).context("sizing an engine for the model")?;
+    // The library error names the model and the budget.
+    let engine = size_for_generator(graph, budget)?;
     Ok(engine.config)
 }
 
