@@ -10,7 +10,9 @@
 //!   reference matches its int8 outputs bit for bit on all 397 test images, and the accuracies
 //!   we compute equal the ones onnxruntime computed (`fixtures/prune/accuracy.json`).
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{argmax, assert_matches_goldens, f32s, own, read, shared_digits};
 use systole_model::exec::Executor;
 use systole_model::import::onnx::import_onnx;
 use systole_model::ir::{TensorData, Value};
@@ -18,65 +20,8 @@ use systole_model::npy;
 use systole_model::prune::{prune_onnx, Criterion, Options};
 use systole_model::quantize::{self, FTensor};
 
-fn shared_digits() -> Option<PathBuf> {
-    let dir = std::env::var_os("SYSTOLE_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures")));
-    let digits = dir.join("onnx/digits_qdq");
-    if digits.is_dir() {
-        Some(digits)
-    } else {
-        eprintln!(
-            "!!! SKIP prune digits tests: shared fixtures not found at {} (set SYSTOLE_FIXTURES) !!!",
-            digits.display()
-        );
-        None
-    }
-}
-
-fn own(path: &str) -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures")).join(path)
-}
-
-fn read(p: &Path) -> Vec<u8> {
-    std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
-fn f32s(v: &Value) -> &[f32] {
-    match &v.data {
-        TensorData::F32(d) => d,
-        other => panic!("expected float32, got {other:?}"),
-    }
-}
-
-fn argmax(v: &[f32]) -> usize {
-    v.iter().enumerate().fold((0, f32::NEG_INFINITY), |b, (i, &x)| if x > b.1 { (i, x) } else { b }).0
-}
-
 fn opts(ratio: f64) -> Options {
     Options { ratio, criterion: Criterion::L1 }
-}
-
-/// Our integer reference on `model` equals onnxruntime's `{prefix}NNN.npy` bit for bit.
-fn assert_int_goldens(model: &[u8], dir: &Path, prefix: &str) -> usize {
-    let g = import_onnx(model, "pruned").expect("the pruned model imports");
-    let exec = Executor::new(&g).unwrap();
-    let mut n = 0;
-    while dir.join(format!("input_{n:03}.npy")).exists() {
-        let x = npy::read_value(&dir.join(format!("input_{n:03}.npy"))).unwrap();
-        let want = npy::read_value(&dir.join(format!("{prefix}{n:03}.npy"))).unwrap();
-        let got = exec.run(&[x]).unwrap().remove(0);
-        assert_eq!(got.shape, want.shape);
-        let (a, b) = (f32s(&got), f32s(&want));
-        assert!(
-            a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()),
-            "{} {prefix}{n:03}: reference differs from onnxruntime\n{a:?}\n{b:?}",
-            dir.display()
-        );
-        n += 1;
-    }
-    assert!(n > 0, "no goldens in {}", dir.display());
-    n
 }
 
 #[test]
@@ -85,7 +30,7 @@ fn own_quantized_models_reprune_identically_and_match_onnxruntime() {
         let dir = own(&format!("prune/{name}_50"));
         let p = prune_onnx(&read(&own(&format!("onnx/{name}/model.onnx"))), &opts(0.5)).unwrap();
         assert!(p.model == read(&dir.join("model.onnx")), "{name}: prune output changed; regenerate fixtures/prune");
-        let n = assert_int_goldens(&p.model, &dir, "output_");
+        let n = assert_matches_goldens(&p.model, &dir, "output_");
         eprintln!(
             "{name} pruned 50 %: {n} outputs bit-exact with onnxruntime; MACs {} -> {}",
             p.before.macs, p.after.macs
@@ -98,12 +43,12 @@ fn pruned_digits_int8_matches_onnxruntime() {
     let dir = own("prune/digits_int8_50");
     let p = prune_onnx(&read(&own("quantize/digits/model.onnx")), &opts(0.5)).unwrap();
     assert!(p.model == read(&dir.join("model.onnx")), "prune output changed; regenerate fixtures/prune");
-    assert_int_goldens(&p.model, &dir, "output_");
+    assert_matches_goldens(&p.model, &dir, "output_");
 }
 
 #[test]
 fn digits_pruned_models_match_onnxruntime_and_its_accuracy() {
-    let Some(shared) = shared_digits() else { return };
+    let Some(shared) = shared_digits("prune digits tests") else { return };
     let fp32 = read(&shared.join("model_fp32.onnx"));
     let calib = npy::read_value(&shared.join("calib.npy")).unwrap();
     let xs = npy::read_value(&shared.join("test_inputs.npy")).unwrap();
@@ -121,7 +66,7 @@ fn digits_pruned_models_match_onnxruntime_and_its_accuracy() {
         let q_opts = quantize::Options { per_channel: true, ..Default::default() };
         let q = quantize::quantize_onnx(&p.model, "digits", &calib, &q_opts).unwrap();
         assert!(q.model == read(&dir.join("model_int8.onnx")), "digits {pct}: quantize of the pruned model changed");
-        assert_int_goldens(&q.model, &dir, "output_int8_");
+        assert_matches_goldens(&q.model, &dir, "output_int8_");
         // Float: our executor (MLAS summation order) against onnxruntime's float kernels.
         let mut worst = 0f32;
         for n in 0..4 {

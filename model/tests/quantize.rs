@@ -14,7 +14,9 @@
 //!   `quantize_static(weight_type=QInt4)`, the same top-1 accuracy, int4 kept in the IR.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{argmax, assert_matches_goldens, f32s, own, read, shared_digits};
 use systole_model::exec::Executor;
 use systole_model::import::onnx::import_onnx;
 use systole_model::ir::DType;
@@ -22,63 +24,6 @@ use systole_model::ir::{TensorData, Value};
 use systole_model::npy;
 use systole_model::quantize::{self, ActType, FTensor, Method, Options, QuantizeError, TensorKind, WeightType};
 use systole_model::summary::summarize;
-
-fn shared_digits() -> Option<PathBuf> {
-    let dir = std::env::var_os("SYSTOLE_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures")));
-    let digits = dir.join("onnx/digits_qdq");
-    if digits.is_dir() {
-        Some(digits)
-    } else {
-        eprintln!("SKIP: shared fixtures not found at {} (set SYSTOLE_FIXTURES)", digits.display());
-        None
-    }
-}
-
-fn own(path: &str) -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures")).join(path)
-}
-
-fn read(p: &Path) -> Vec<u8> {
-    std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
-fn f32s(v: &Value) -> &[f32] {
-    match &v.data {
-        TensorData::F32(d) => d,
-        other => panic!("expected float32, got {other:?}"),
-    }
-}
-
-fn argmax(v: &[f32]) -> usize {
-    v.iter().enumerate().fold((0, f32::NEG_INFINITY), |b, (i, &x)| if x > b.1 { (i, x) } else { b }).0
-}
-
-/// Reference outputs of `model` equal onnxruntime's goldens `output_NNN.npy` bit for bit.
-fn assert_matches_goldens(model: &[u8], dir: &Path) -> usize {
-    let g = import_onnx(model, "q").expect("our QDQ model imports");
-    let exec = Executor::new(&g).unwrap();
-    let mut n = 0;
-    while dir.join(format!("input_{n:03}.npy")).exists() {
-        let x = npy::read_value(&dir.join(format!("input_{n:03}.npy"))).unwrap();
-        let want = npy::read_value(&dir.join(format!("output_{n:03}.npy"))).unwrap();
-        let got = exec.run(&[x]).unwrap().remove(0);
-        assert_eq!(got.shape, want.shape, "{} output {n}", dir.display());
-        let (a, b) = (f32s(&got), f32s(&want));
-        let differ = a.iter().zip(b).filter(|(x, y)| x.to_bits() != y.to_bits()).count();
-        assert_eq!(
-            differ,
-            0,
-            "{} output {n}: {differ} of {} values differ from onnxruntime\n{a:?}\n{b:?}",
-            dir.display(),
-            a.len()
-        );
-        n += 1;
-    }
-    assert!(n > 0, "no goldens in {}", dir.display());
-    n
-}
 
 fn opts(per_channel: bool) -> Options {
     Options { per_channel, ..Options::default() }
@@ -96,7 +41,7 @@ fn own_models_requantize_identically_and_match_onnxruntime() {
             q.model == committed,
             "{name}: quantize output changed; regenerate with tools/fixtures/quantize_goldens.py"
         );
-        let n = assert_matches_goldens(&q.model, &dir);
+        let n = assert_matches_goldens(&q.model, &dir, "output_");
         eprintln!("{name}: {n} outputs bit-exact with onnxruntime, {} tensors quantized", q.tensors.len());
     }
 }
@@ -105,9 +50,9 @@ fn own_models_requantize_identically_and_match_onnxruntime() {
 fn digits_model_written_by_systole_matches_onnxruntime_bit_for_bit() {
     let dir = own("quantize/digits");
     let model = read(&dir.join("model.onnx"));
-    let n = assert_matches_goldens(&model, &dir);
+    let n = assert_matches_goldens(&model, &dir, "output_");
     eprintln!("digits: {n} outputs of our int8 model bit-exact with onnxruntime");
-    let Some(shared) = shared_digits() else { return };
+    let Some(shared) = shared_digits("quantize digits tests") else { return };
     let fp32 = read(&shared.join("model_fp32.onnx"));
     let calib = npy::read_value(&shared.join("calib.npy")).unwrap();
     let q = quantize::quantize_onnx(&fp32, "digits", &calib, &opts(true)).unwrap();
@@ -116,7 +61,7 @@ fn digits_model_written_by_systole_matches_onnxruntime_bit_for_bit() {
 
 #[test]
 fn digits_accuracy_within_half_a_point_of_onnxruntime() {
-    let Some(shared) = shared_digits() else { return };
+    let Some(shared) = shared_digits("quantize digits tests") else { return };
     let fp32 = read(&shared.join("model_fp32.onnx"));
     let calib = npy::read_value(&shared.join("calib.npy")).unwrap();
     let q = quantize::quantize_onnx(&fp32, "digits", &calib, &opts(true)).unwrap();
@@ -160,7 +105,7 @@ fn digits_accuracy_within_half_a_point_of_onnxruntime() {
 fn digits_int4_against_onnxruntime_and_its_qint4_quantizer() {
     let dir = own("quantize/digits_int4");
     let model = read(&dir.join("model.onnx"));
-    let n = assert_matches_goldens(&model, &dir);
+    let n = assert_matches_goldens(&model, &dir, "output_");
     // The IR keeps int4 weights as int4: half a byte per weight in the summary.
     let g = import_onnx(&model, "d4").unwrap();
     let int4_weights = g.tensors.iter().filter(|t| t.dtype == DType::I4 && t.data.is_some()).count();
@@ -187,7 +132,7 @@ fn digits_int4_against_onnxruntime_and_its_qint4_quantizer() {
     }
     assert!(compared >= 20, "only {compared} initializers compared");
 
-    let Some(shared) = shared_digits() else { return };
+    let Some(shared) = shared_digits("quantize digits tests") else { return };
     let fp32 = read(&shared.join("model_fp32.onnx"));
     let calib = npy::read_value(&shared.join("calib.npy")).unwrap();
     let int4 = Options { per_channel: true, weights: WeightType::Int4, ..Options::default() };
@@ -238,7 +183,7 @@ fn digits_int4_against_onnxruntime_and_its_qint4_quantizer() {
 
 #[test]
 fn digits_scales_and_zero_points_against_onnxruntime_quantize_static() {
-    let Some(shared) = shared_digits() else { return };
+    let Some(shared) = shared_digits("quantize digits tests") else { return };
     let fp32 = read(&shared.join("model_fp32.onnx"));
     let calib = npy::read_value(&shared.join("calib.npy")).unwrap();
     let q = quantize::quantize_onnx(&fp32, "digits", &calib, &opts(true)).unwrap();
@@ -322,7 +267,7 @@ fn errors_name_what_is_wrong() {
 
 #[test]
 fn digits_other_options_match_onnxruntime_quantize_static() {
-    let Some(shared) = shared_digits() else { return };
+    let Some(shared) = shared_digits("quantize digits tests") else { return };
     let fp32 = read(&shared.join("model_fp32.onnx"));
     let calib = npy::read_value(&shared.join("calib.npy")).unwrap();
     let base = opts(true);
