@@ -81,6 +81,13 @@ enum Command {
         /// refusing it.
         #[arg(long)]
         reset: bool,
+        /// Simulated devices only: DRAM latency in cycles (AR to first R beat, WLAST to B), as
+        /// `systole simulate --dram-latency`.
+        #[arg(long, default_value_t = 40)]
+        dram_latency: u64,
+        /// Simulated devices only: cycles between beats of a burst (1 = a beat per cycle).
+        #[arg(long, default_value_t = 1)]
+        dram_interval: u64,
     },
     /// Size an engine for a model under a budget and emit it: Verilog (top module named after
     /// the model), arch.json, C header, register map, descriptor layout and report.md.
@@ -280,7 +287,7 @@ fn main() -> ExitCode {
         Command::Prune(args) => commands::prune::run(&args),
         Command::Evaluate(args) => commands::evaluate::run(&args),
         Command::Pack { model, arch, out, dram_base } => commands::pack::run(&model, &arch, &out, dram_base),
-        Command::Run { device, image, inputs, outputs, timeout, irq, reset } => {
+        Command::Run { device, image, inputs, outputs, timeout, irq, reset, dram_latency, dram_interval } => {
             commands::run::run(&commands::run::Args {
                 device: &device,
                 image: &image,
@@ -289,6 +296,8 @@ fn main() -> ExitCode {
                 timeout,
                 irq,
                 reset,
+                dram_latency,
+                dram_interval,
             })
         }
     };

@@ -495,3 +495,64 @@ fn generate_works_on_every_fixture_model() {
     eprintln!("generate: {} models, {} distinct engines linted", models.len(), linted.len());
     std::fs::remove_dir_all(&out).ok();
 }
+
+/// `systole simulate` and `systole run --device sim:cycle` model the same DRAM by default, so the
+/// same engine reports the same cycles either way; `--dram-latency` changes both alike.
+#[test]
+fn simulate_and_run_on_the_cycle_model_report_the_same_cycles() {
+    let dir = scratch("simulate-vs-run");
+    let arch = dir.join("arch.json");
+    std::fs::write(&arch, ARCH_JSON).expect("write arch.json");
+    let fixture = common::own_fixtures().join("tflite/resnet_tiny");
+    let (model, input) = (fixture.join("model.tflite"), fixture.join("input_000.npy"));
+    let image = dir.join("m.bin");
+    let p = systole(&["pack", path_str(&model), "--arch", path_str(&arch), "--out", path_str(&image)]);
+    assert!(p.status.success(), "pack: {}", text(&p.stderr));
+    let y = dir.join("y.npy");
+    let simulated = |extra: &[&str]| -> u64 {
+        let json = dir.join("r.json");
+        let mut args =
+            vec!["simulate", path_str(&model), "--arch", path_str(&arch), "-i", path_str(&input), "-o", path_str(&y)];
+        args.extend(["--report", path_str(&json)]);
+        args.extend(extra);
+        let s = systole(&args);
+        assert!(s.status.success(), "simulate: {}", text(&s.stderr));
+        let r: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).expect("report")).expect("json");
+        r["total_cycles"].as_u64().expect("total_cycles")
+    };
+    let ran = |extra: &[&str]| -> u64 {
+        let mut args = vec!["run", "--device", "sim:cycle", "--image", path_str(&image), "-i", path_str(&input)];
+        args.extend(["-o", path_str(&y)]);
+        args.extend(extra);
+        let r = systole(&args);
+        assert!(r.status.success(), "run: {}", text(&r.stderr));
+        // "... runs, N host steps; C engine cycles; host wall time ..."
+        let out = text(&r.stdout);
+        let line = out.lines().find(|l| l.contains(" engine cycles;")).unwrap_or_else(|| panic!("{out}"));
+        let before = line.split(" engine cycles;").next().unwrap_or_default();
+        before.rsplit(' ').next().and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("{line}"))
+    };
+    let (s40, r40) = (simulated(&[]), ran(&[]));
+    eprintln!("cycles: latency 40 {s40} / {r40}");
+    assert_eq!(s40, r40, "default DRAM timing: simulate {s40} vs run {r40}");
+    let slow = ["--dram-latency", "80", "--dram-interval", "2"];
+    let (s80, r80) = (simulated(&slow), ran(&slow));
+    assert_eq!(s80, r80, "latency 80, interval 2: simulate {s80} vs run {r80}");
+    assert!(r80 > r40, "a slower DRAM must cost cycles: {r80} vs {r40}");
+    let zero = systole(&[
+        "run",
+        "--device",
+        "sim:cycle",
+        "--image",
+        path_str(&image),
+        "-i",
+        path_str(&input),
+        "-o",
+        path_str(&y),
+        "--dram-interval",
+        "0",
+    ]);
+    assert!(!zero.status.success() && text(&zero.stderr).contains("--dram-interval"), "{}", text(&zero.stderr));
+    std::fs::remove_dir_all(&dir).ok();
+}

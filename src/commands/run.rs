@@ -1,4 +1,5 @@
-//! `systole run --device SPEC --image IMAGE.bin --input X.npy --output Y.npy [--timeout S] [--irq]`:
+//! `systole run --device SPEC --image IMAGE.bin --input X.npy --output Y.npy [--timeout S] [--irq]
+//! [--dram-latency L --dram-interval I]`:
 //! opens the device, checks the image against it, loads, runs, writes the outputs and prints
 //! every engine layer's cycles from its performance record.
 //!
@@ -17,10 +18,6 @@ use systole_model::ir::Value;
 use systole_model::npy;
 use systole_sim::{CycleModel, SimDevice};
 
-/// DRAM timing of the simulated devices' memory (cycles of the engine clock): a DDR controller
-/// behind an AXI interconnect, roughly.
-const SIM_DRAM: DramTiming = DramTiming { read_latency: 32, write_latency: 16, interval: 1 };
-
 pub struct Args<'a> {
     pub device: &'a str,
     pub image: &'a Path,
@@ -29,6 +26,10 @@ pub struct Args<'a> {
     pub timeout: f64,
     pub irq: bool,
     pub reset: bool,
+    /// DRAM timing of the simulated devices (`sim:cycle`, `sim:rtl`); the same model and defaults
+    /// as `systole simulate`, so both report the same cycles for the same engine and image.
+    pub dram_latency: u64,
+    pub dram_interval: u64,
 }
 
 /// `SYSTOLE_SYSROOT=DIR` reads `DIR/sys` and `DIR/dev` instead of `/sys` and `/dev` (tests,
@@ -37,7 +38,7 @@ fn sysroot() -> SysRoot {
     std::env::var_os("SYSTOLE_SYSROOT").map_or_else(SysRoot::default, |d| SysRoot::under(Path::new(&d)))
 }
 
-fn open_device(spec: &DeviceSpec, image: &Image) -> Result<Box<dyn Device>> {
+fn open_device(spec: &DeviceSpec, image: &Image, dram: DramTiming) -> Result<Box<dyn Device>> {
     match spec {
         DeviceSpec::Board(b) => Ok(Box::new(backend::open(b, &sysroot())?)),
         DeviceSpec::Sim(kind) => {
@@ -48,11 +49,11 @@ fn open_device(spec: &DeviceSpec, image: &Image) -> Result<Box<dyn Device>> {
                 // The cycle model is the functional model's values with arch::timing's cycles:
                 // sim:functional names the same engine.
                 "cycle" | "functional" => {
-                    let engine = CycleModel::new(&cfg, SIM_DRAM).context("the image's arch.json")?;
+                    let engine = CycleModel::new(&cfg, dram).context("the image's arch.json")?;
                     Ok(Box::new(SimDevice::new(engine, &cfg, plan.base, plan.size)?))
                 }
                 // The generated top of the image's configuration under Verilator.
-                "rtl" => Ok(Box::new(super::simulate::rtl_device(&cfg, image, SIM_DRAM, None)?)),
+                "rtl" => Ok(Box::new(super::simulate::rtl_device(&cfg, image, dram, None)?)),
                 other => bail!("unknown simulator sim:{other} (sim:cycle, sim:functional, sim:rtl)"),
             }
         }
@@ -76,12 +77,13 @@ pub fn run(a: &Args) -> Result<()> {
     if !(a.timeout > 0.0 && a.timeout.is_finite()) {
         bail!("--timeout {} is not a positive number of seconds", a.timeout);
     }
+    let sim_dram = DramTiming::new(a.dram_latency, a.dram_interval).context("--dram-latency / --dram-interval")?;
     let values = a
         .inputs
         .iter()
         .map(|p| npy::read_value(p).with_context(|| format!("reading input {}", p.display())))
         .collect::<Result<Vec<Value>>>()?;
-    let dev = open_device(&spec, &image).with_context(|| format!("opening {}", a.device))?;
+    let dev = open_device(&spec, &image, sim_dram).with_context(|| format!("opening {}", a.device))?;
     let opts = RunOptions {
         timeout: Duration::from_secs_f64(a.timeout),
         // The RTL's clock advances only while the host waits in `wait_irq` (a poll advances it
