@@ -52,7 +52,13 @@ pub mod feature {
     pub const POST_GLOBAL_AVG_POOL: u32 = 1 << 11;
     /// Weights are stored and fetched as 4-bit values, two per byte (`weight_bits` = 4).
     pub const WEIGHTS_INT4: u32 = 1 << 16;
+    /// The CONV unit skips weight tiles the packer marked entirely zero (`zero_skip_tiles` > 0).
+    pub const ZERO_SKIP: u32 = 1 << 17;
 }
+
+/// Most k-tiles per o-tile a zero-tile mask can describe (the mask record of one o-tile is at
+/// most 512 bytes).
+pub const MAX_ZERO_SKIP_TILES: u32 = 4096;
 
 /// Weight widths the engine can be built for.
 pub const WEIGHT_BITS: [u32; 2] = [8, 4];
@@ -103,6 +109,11 @@ pub struct ArchConfig {
     /// [`feature::WEIGHTS_INT4`], so 8-bit configurations keep their hash.
     #[serde(default = "default_weight_bits", skip_serializing_if = "is_default_weight_bits")]
     pub weight_bits: u32,
+    /// Zero-tile skipping (ENGINE.md "Zero-tile skipping"): the most k-tiles per o-tile the
+    /// unit's mask register holds; 0 = no skipping (absent from `arch.json`). Hashed (with
+    /// [`feature::ZERO_SKIP`]) only when non-zero, so engines without it keep their hash.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub zero_skip_tiles: u32,
 }
 
 fn is_zero(v: &u32) -> bool {
@@ -156,6 +167,7 @@ impl ArchConfig {
             post_ops: PostOps::default(),
             fabric_pe_rows: 0,
             weight_bits: 8,
+            zero_skip_tiles: 0,
         }
     }
 
@@ -213,6 +225,12 @@ impl ArchConfig {
             self.weight_bits == 8 || (self.rows * self.cols).is_multiple_of(2),
             "4-bit weights need an even rows x cols (whole bytes per tile)",
         )?;
+        range(
+            "zero_skip_tiles",
+            self.zero_skip_tiles,
+            self.zero_skip_tiles <= MAX_ZERO_SKIP_TILES,
+            "0 (no zero-tile skipping) ..= 4096 k-tiles per o-tile",
+        )?;
         if !self.requant.fixed && !self.requant.float {
             return Err(ConfigError::NoRequantMode);
         }
@@ -242,6 +260,20 @@ impl ArchConfig {
             | bit(self.post_ops.max_pool, feature::POST_MAX_POOL)
             | bit(self.post_ops.global_avg_pool, feature::POST_GLOBAL_AVG_POOL)
             | bit(self.weight_bits == 4, feature::WEIGHTS_INT4)
+            | bit(self.zero_skip_tiles > 0, feature::ZERO_SKIP)
+    }
+
+    /// True when the CONV unit skips tiles the packer marked zero.
+    pub fn zero_skip(&self) -> bool {
+        self.zero_skip_tiles > 0
+    }
+
+    /// Bytes of one o-tile's zero-tile mask record: one bit per k-tile (`zero_skip_tiles` of
+    /// them), rounded up to whole DMA beats so every record is one aligned burst; 0 without
+    /// skipping.
+    pub fn mask_record_bytes(&self) -> u64 {
+        let beat = self.dma_bytes().max(1) as u64;
+        (self.zero_skip_tiles as u64).div_ceil(8).div_ceil(beat) * beat
     }
 
     /// True when weights are stored two per byte.
@@ -256,13 +288,14 @@ impl ArchConfig {
 
     /// The canonical encoding the hash is computed over: 11 little-endian u32 words, in this
     /// order: `ARCH_VERSION, rows, cols, acc_bits, dma_data_bits, act_buffer_bytes,
-    /// weight_buffer_tiles, psum_depth, param_buffer_channels, features(), 0x5359_5354`.
+    /// weight_buffer_tiles, psum_depth, param_buffer_channels, features(), 0x5359_5354`; an
+    /// engine with zero-tile skipping has a 12th word, `zero_skip_tiles`, before the magic.
     ///
     /// The name is not hashed: two models sized to the same hardware can share a bitstream. The
     /// trailing magic ("SYST") keeps an all-zero config from hashing to a value a blank register
     /// could plausibly hold. Not JSON text: field order and number formatting there are not ours.
-    pub fn canonical_words(&self) -> [u32; 11] {
-        [
+    pub fn canonical_words(&self) -> Vec<u32> {
+        let mut words = vec![
             ARCH_VERSION,
             self.rows,
             self.cols,
@@ -273,8 +306,12 @@ impl ArchConfig {
             self.psum_depth,
             self.param_buffer_channels,
             self.features(),
-            0x5359_5354,
-        ]
+        ];
+        if self.zero_skip() {
+            words.push(self.zero_skip_tiles);
+        }
+        words.push(0x5359_5354);
+        words
     }
 
     /// FNV-1a 32 over the little-endian bytes of [`Self::canonical_words`].
@@ -357,6 +394,8 @@ mod tests {
             ArchConfig { requant: RequantModes { fixed: true, float: true }, ..c.clone() },
             ArchConfig { post_ops: PostOps { add: true, ..PostOps::default() }, ..c.clone() },
             ArchConfig { weight_bits: 4, ..c.clone() },
+            ArchConfig { zero_skip_tiles: 64, ..c.clone() },
+            ArchConfig { zero_skip_tiles: 128, ..c.clone() },
         ];
         for v in &variants {
             v.validate().unwrap();

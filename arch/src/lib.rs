@@ -8,6 +8,7 @@
 //! * [`descriptor`]: the layer descriptor format in DRAM (encode / decode, range-checked).
 //! * [`plan`]: the tiling plan of a convolution (o-tiles, pixel blocks, k-tiles) and the im2col
 //!   row expansion the address generator implements.
+//! * [`zero_mask`]: which weight tiles of a CONV layer are skipped (zero-tile skipping).
 //! * [`cycles`]: the analytic cycle estimate of a layer, and SCALE-Sim's closed form.
 //! * [`workload`], [`resources`], [`sizing`], [`report`]: what a graph asks of the engine,
 //!   heuristic FPGA resource costs, the choice of an `ArchConfig` under a budget, its Markdown.
@@ -26,6 +27,7 @@ pub mod rng;
 pub mod sizing;
 pub mod timing;
 pub mod workload;
+pub mod zero_mask;
 
 pub use config::{ArchConfig, ConfigError, PostOps, RequantModes, ARCH_VERSION};
 pub use cycles::{DramModel, LayerCycles};

@@ -278,6 +278,8 @@ pub const FEATURES_POST_MAX_POOL: Field = Field::new("POST_MAX_POOL", 10, 1, "ma
 pub const FEATURES_POST_GLOBAL_AVG_POOL: Field = Field::new("POST_GLOBAL_AVG_POOL", 11, 1, "global average-pool unit");
 pub const FEATURES_WEIGHTS_INT4: Field =
     Field::new("WEIGHTS_INT4", 16, 1, "weights stored two per byte (4-bit weight path, weight_bits = 4)");
+pub const FEATURES_ZERO_SKIP: Field =
+    Field::new("ZERO_SKIP", 17, 1, "the CONV unit skips weight tiles the packer marked zero (descriptor ZERO_SKIP)");
 
 pub const PROGRAM_COUNT_COUNT: Field =
     Field::new("COUNT", 0, 16, "descriptors at most (END included); running past it is PROGRAM_OVERRUN");
@@ -296,18 +298,22 @@ pub const CONFIG_HASH: Register = Register::cfg(
     ConfigValue::ConfigHash,
     "ArchConfig::config_hash(); the driver refuses an image whose hash differs from its header's",
 );
-pub const FEATURES: Register =
-    Register::cfg("FEATURES", 0x00C, ConfigValue::Features, "requant modes, post-op units, weight width").with_fields(
-        &[
-            FEATURES_REQUANT_FIXED,
-            FEATURES_REQUANT_FLOAT,
-            FEATURES_POST_ADD,
-            FEATURES_POST_AVG_POOL,
-            FEATURES_POST_MAX_POOL,
-            FEATURES_POST_GLOBAL_AVG_POOL,
-            FEATURES_WEIGHTS_INT4,
-        ],
-    );
+pub const FEATURES: Register = Register::cfg(
+    "FEATURES",
+    0x00C,
+    ConfigValue::Features,
+    "requant modes, post-op units, weight width, zero-tile skipping",
+)
+.with_fields(&[
+    FEATURES_REQUANT_FIXED,
+    FEATURES_REQUANT_FLOAT,
+    FEATURES_POST_ADD,
+    FEATURES_POST_AVG_POOL,
+    FEATURES_POST_MAX_POOL,
+    FEATURES_POST_GLOBAL_AVG_POOL,
+    FEATURES_WEIGHTS_INT4,
+    FEATURES_ZERO_SKIP,
+]);
 pub const CONTROL: Register = Register {
     name: "CONTROL",
     offset: 0x010,

@@ -72,6 +72,13 @@ pub mod field {
     );
     pub const COUNT_INCLUDE_PAD: DescField =
         DescField::u("COUNT_INCLUDE_PAD", 1, 29, 1, "AVG_POOL divides by the full window (ONNX count_include_pad)");
+    pub const ZERO_SKIP: DescField = DescField::u(
+        "ZERO_SKIP",
+        1,
+        30,
+        1,
+        "CONV: zero weight tiles are not stored; the mask after the stored tiles says which (FEATURES.ZERO_SKIP)",
+    );
     pub const LAYER_INDEX: DescField = DescField::u("LAYER_INDEX", 2, 0, 16, "position in the whole program (the image's PROGRAM section); STATUS.LAYER counts from the run's PROGRAM_BASE instead");
     pub const BATCH: DescField = DescField::u("BATCH", 2, 16, 16, "N");
     pub const IN_H: DescField = DescField::u("IN_H", 3, 0, 16, "input height");
@@ -121,12 +128,19 @@ pub mod field {
     pub const PIXEL_BLOCKS: DescField = DescField::u("PIXEL_BLOCKS", 26, 0, 32, "CONV: ceil(N*OUT_H*OUT_W / PB)");
     pub const K_TILES_TOTAL: DescField =
         DescField::u("K_TILES_TOTAL", 27, 0, 32, "CONV: nonzero k-tiles summed over o-tiles = weight tiles in DRAM");
+    pub const K_TILES_STORED: DescField = DescField::u(
+        "K_TILES_STORED",
+        28,
+        0,
+        32,
+        "CONV with ZERO_SKIP: weight tiles stored (not zero); the o-tiles' mask records follow them",
+    );
     pub const CHECKSUM: DescField =
         DescField::u("CHECKSUM", super::CHECKSUM_WORD, 0, 32, "makes words 0..=59 sum to 0 mod 2^32");
 }
 
 /// Every host-written field, in word order.
-pub static DESCRIPTOR_FIELDS: [DescField; 52] = {
+pub static DESCRIPTOR_FIELDS: [DescField; 54] = {
     use field::*;
     [
         MAGIC,
@@ -139,6 +153,7 @@ pub static DESCRIPTOR_FIELDS: [DescField; 52] = {
         WEIGHT_SIGNED,
         WEIGHT_ZP_PER_CHANNEL,
         COUNT_INCLUDE_PAD,
+        ZERO_SKIP,
         LAYER_INDEX,
         BATCH,
         IN_H,
@@ -181,6 +196,7 @@ pub static DESCRIPTOR_FIELDS: [DescField; 52] = {
         KT_NC,
         PIXEL_BLOCKS,
         K_TILES_TOTAL,
+        K_TILES_STORED,
     ]
 };
 

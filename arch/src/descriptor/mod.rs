@@ -135,6 +135,10 @@ pub struct LayerDescriptor {
     pub kt_nc: u16,
     pub pixel_blocks: u32,
     pub k_tiles_total: u32,
+    /// CONV: zero tiles are skipped (not stored); see [`crate::zero_mask`].
+    pub zero_skip: bool,
+    /// CONV with `zero_skip`: tiles stored at `WEIGHT_ADDR`; 0 otherwise.
+    pub k_tiles_stored: u32,
 }
 
 /// The per-layer record the engine writes into words 60..63 of the layer's descriptor.
@@ -189,9 +193,22 @@ fn word_sum(words: &[u32]) -> u32 {
 
 /// Bits of each word that some host-written field covers (the rest are reserved: must be zero).
 pub fn covered_bits() -> [u32; DESCRIPTOR_WORDS] {
+    covered_bits_for(true)
+}
+
+/// The fields of zero-tile skipping (FEATURES.ZERO_SKIP).
+pub const ZERO_SKIP_FIELDS: [DescField; 2] = [field::ZERO_SKIP, field::K_TILES_STORED];
+
+/// [`covered_bits`] of an engine with or without zero-tile skipping: an engine without it
+/// treats [`ZERO_SKIP_FIELDS`] as reserved, so its sequencer refuses a skipping descriptor
+/// (`RESERVED_BITS`) and its checks, hence its Verilog, are those of the engines before the
+/// feature.
+pub fn covered_bits_for(zero_skip: bool) -> [u32; DESCRIPTOR_WORDS] {
     let mut m = [0u32; DESCRIPTOR_WORDS];
     for f in DESCRIPTOR_FIELDS.iter().chain([&field::CHECKSUM]) {
-        m[f.word] |= f.mask();
+        if zero_skip || !ZERO_SKIP_FIELDS.contains(f) {
+            m[f.word] |= f.mask();
+        }
     }
     for f in &PERF_FIELDS {
         m[f.word] |= f.mask();
@@ -220,6 +237,7 @@ pub fn encode(d: &LayerDescriptor) -> [u32; DESCRIPTOR_WORDS] {
         (WEIGHT_SIGNED, d.weight_signed),
         (WEIGHT_ZP_PER_CHANNEL, d.weight_zp_per_channel),
         (COUNT_INCLUDE_PAD, d.count_include_pad),
+        (ZERO_SKIP, d.zero_skip),
     ] {
         f.put(&mut w, v as u32);
     }
@@ -278,6 +296,7 @@ pub fn encode(d: &LayerDescriptor) -> [u32; DESCRIPTOR_WORDS] {
     }
     PIXEL_BLOCKS.put(&mut w, d.pixel_blocks);
     K_TILES_TOTAL.put(&mut w, d.k_tiles_total);
+    K_TILES_STORED.put(&mut w, d.k_tiles_stored);
     w[CHECKSUM_WORD] = 0u32.wrapping_sub(word_sum(&w));
     w
 }
@@ -370,6 +389,8 @@ pub fn decode(words: &[u32]) -> Result<LayerDescriptor, DescriptorError> {
         kt_nc: u16_(KT_NC),
         pixel_blocks: PIXEL_BLOCKS.get(words),
         k_tiles_total: K_TILES_TOTAL.get(words),
+        zero_skip: b(ZERO_SKIP),
+        k_tiles_stored: K_TILES_STORED.get(words),
     };
     d.validate()?;
     let sum = word_sum(words);
@@ -408,6 +429,21 @@ impl ChannelParams {
 }
 
 impl LayerDescriptor {
+    /// Device address of the zero-tile mask of a `zero_skip` CONV layer: right after the
+    /// stored tiles (`K_TILES_STORED` x the engine's tile bytes).
+    pub fn mask_addr(&self, cfg: &ArchConfig) -> u64 {
+        self.weight_addr + self.k_tiles_stored as u64 * cfg.weight_tile_bytes()
+    }
+
+    /// Weight tiles stored in DRAM: all of them, or `K_TILES_STORED` with skipping.
+    pub fn stored_tiles(&self) -> u32 {
+        if self.zero_skip {
+            self.k_tiles_stored
+        } else {
+            self.k_tiles_total
+        }
+    }
+
     /// Copies a plan's tile counts and run lengths into a CONV descriptor.
     pub fn set_conv_tiles(&mut self, plan: &ConvPlan) {
         self.o_tiles = plan.o_tiles.len() as u16;
@@ -464,8 +500,23 @@ pub fn check_against_config(d: &LayerDescriptor, cfg: &ArchConfig) -> Result<(),
     if opcode != Opcode::Conv {
         return Ok(());
     }
+    if d.zero_skip && !cfg.zero_skip() {
+        return unsupported("zero-tile skipping (FEATURES.ZERO_SKIP)");
+    }
     let plan = plan_conv(&d.conv_geometry(), cfg)
         .map_err(|e| DescriptorError::Plan { opcode: name, reason: e.to_string() })?;
+    if d.zero_skip {
+        let most = plan.o_tiles.iter().map(|o| o.k_tiles.len()).max().unwrap_or(0);
+        if most > cfg.zero_skip_tiles as usize {
+            return Err(DescriptorError::Plan {
+                opcode: name,
+                reason: format!(
+                    "ZERO_SKIP with {most} k-tiles in an o-tile, the engine's mask holds {}",
+                    cfg.zero_skip_tiles
+                ),
+            });
+        }
+    }
     let expect = [
         ("O_TILES", d.o_tiles as usize, plan.o_tiles.len()),
         ("PIXEL_BLOCKS", d.pixel_blocks as usize, plan.pixel_blocks),

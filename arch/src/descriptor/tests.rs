@@ -295,3 +295,41 @@ fn windowed_layers_must_fit_the_activation_buffer() {
     d.opcode = Some(Opcode::End);
     assert_eq!(buffered_input_bytes(&d), None);
 }
+
+/// Zero-tile skipping: the fields round-trip, K_TILES_STORED is bounded by O_TILES and
+/// K_TILES_TOTAL, both are 0 without ZERO_SKIP, an engine without the feature refuses the layer
+/// (the descriptor check: Unsupported; its sequencer: reserved bits), and one whose mask is
+/// shorter than an o-tile's k-tiles refuses it too.
+#[test]
+fn zero_skip_fields() {
+    use crate::timing::seq::{sequencer_check, EngineUnits};
+    // Below 4 GB: the sequencer's address check passes.
+    let dense = LayerDescriptor { output_addr: 0x2000_0040, ..conv() };
+    let (o, total) = (dense.o_tiles as u32, dense.k_tiles_total);
+    let d = LayerDescriptor { zero_skip: true, k_tiles_stored: total - 3, ..dense.clone() };
+    let words = try_encode(&d).unwrap();
+    assert_eq!(decode(&words).unwrap(), d);
+    assert_eq!(d.stored_tiles(), total - 3);
+    assert_eq!(d.mask_addr(&ArchConfig::new("t", 16, 16)), d.weight_addr + (total as u64 - 3) * 256);
+    for stored in [o - 1, total + 1] {
+        let bad = LayerDescriptor { k_tiles_stored: stored, ..d.clone() };
+        assert!(bad.validate().unwrap_err().to_string().contains("K_TILES_STORED"));
+    }
+    let stray = LayerDescriptor { k_tiles_stored: 5, ..dense.clone() };
+    assert!(stray.validate().unwrap_err().to_string().contains("must be 0"));
+    let plain = ArchConfig::new("t", 16, 16);
+    assert!(matches!(check_against_config(&d, &plain), Err(DescriptorError::Unsupported { .. })));
+    let skipping = ArchConfig { zero_skip_tiles: 64, ..plain.clone() };
+    check_against_config(&d, &skipping).unwrap();
+    // 3x3 x 16 channels on 16 rows: 9 k-tiles per o-tile.
+    let short = ArchConfig { zero_skip_tiles: 8, ..plain.clone() };
+    assert!(check_against_config(&d, &short).unwrap_err().to_string().contains("mask holds 8"));
+    let mut words = words.to_vec();
+    words[PERF_WORD..].fill(0);
+    let units = EngineUnits::of(&plain);
+    assert_eq!(sequencer_check(&words, plain.requant, &units), Err(crate::regmap::ErrorCode::ReservedBits));
+    assert_eq!(sequencer_check(&words, plain.requant, &EngineUnits::of(&skipping)), Ok(Opcode::Conv));
+    // Without the feature the covered bits are those of the engines before it.
+    assert_eq!(covered_bits_for(false)[28], 0);
+    assert_eq!(covered_bits_for(false)[1] & (1 << 30), 0);
+}

@@ -335,6 +335,18 @@ impl LayerDescriptor {
                 "fewer k-tiles than o-tiles",
             );
         }
+        // Zero-tile skipping: every o-tile keeps its first tile (the bias is added there).
+        if conv && self.zero_skip {
+            c.check(
+                K_TILES_STORED,
+                self.k_tiles_stored as i64,
+                self.k_tiles_stored >= self.o_tiles as u32 && self.k_tiles_stored <= self.k_tiles_total,
+                "not between O_TILES (each o-tile keeps its first tile) and K_TILES_TOTAL",
+            );
+        } else {
+            c.zero(ZERO_SKIP, self.zero_skip as i64);
+            c.zero(K_TILES_STORED, self.k_tiles_stored as i64);
+        }
         c.done()
     }
 }

@@ -134,7 +134,14 @@ pub fn descriptor_markdown() -> String {
          `K_TILES_TOTAL` tiles of R x C bytes in plan order (o-tile, then k-tile), each row-major (row = \
          reduction index, column = output channel); structural zeros hold the column's weight zero point. \
          An engine built with `weight_bits` = 4 (FEATURES bit 16) stores R x C / 2 bytes per tile: two \
-         signed 4-bit weights per byte, the lower PE index in the low nibble."
+         signed 4-bit weights per byte, the lower PE index in the low nibble.\n\n\
+         Zero-tile skipping (`ZERO_SKIP` = 1, FEATURES bit 17): tiles whose every weight equals its \
+         column's zero point are not stored, except each o-tile's first tile (the bias is added on it). \
+         At `WEIGHT_ADDR`: the `K_TILES_STORED` kept tiles in plan order, then one mask record per \
+         o-tile of ceil(`zero_skip_tiles` / 8) bytes rounded up to whole DMA beats; bit t (byte t / 8, \
+         bit t % 8) is 1 when k-tile t of the o-tile is skipped. Bit 0 and bits past the o-tile's \
+         k-tiles are 0. An engine without the feature reads `ZERO_SKIP` and `K_TILES_STORED` as \
+         reserved bits."
     );
     o
 }
@@ -165,6 +172,6 @@ mod tests {
         assert!(md.contains("| `0x084` | COLS | RO | `0x10` |"), "{md}");
         assert!(md.contains(&format!("{:#010x}", cfg.config_hash())));
         assert!(registers_markdown(None).contains("cfg `rows`"));
-        assert!(descriptor_markdown().contains("| 28..58 | | reserved | | 0 |"));
+        assert!(descriptor_markdown().contains("| 29..58 | | reserved | | 0 |"));
     }
 }

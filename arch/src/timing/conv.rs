@@ -15,6 +15,10 @@
 //!   `B + REQUANT_TO_BEAT + (wr(1) + 2)`;
 //! * `2` at the end (the DONE edge and the registered `done`).
 //!
+//! Zero-tile skipping (`ZERO_SKIP`, [`crate::zero_mask`]): each o-tile also reads its mask
+//! record after its params (`rd(record) + 1`, stalled); in a block, the kept tiles follow the
+//! recurrence of [`block_tiles_skipping`], each skipped tile costing one `KT_NEXT` cycle.
+//!
 //! Stall cycles: the load, the params' `rd(..) + 1`, every `wr(1) + 2`, and the weight fetch
 //! cycles in which no tile is in flight (a block's first tile: all `rd(tile) + 1`).
 
@@ -22,6 +26,7 @@ use crate::axi_timing::{read_cycles, write_cycles, BusWidth, DramTiming, TimingE
 use crate::config::ArchConfig;
 use crate::descriptor::{LayerDescriptor, PARAM_BYTES_PER_CHANNEL};
 use crate::plan::{plan_conv, PlanError};
+use crate::zero_mask::ZeroMask;
 use thiserror::Error;
 
 /// The unit's fixed `SETUP` phase (dividers, geometry products).
@@ -38,6 +43,8 @@ pub enum ConvTimingError {
     Plan(#[from] PlanError),
     #[error(transparent)]
     Dma(#[from] TimingError),
+    #[error("CONV layer with ZERO_SKIP: {0}")]
+    Mask(String),
 }
 
 /// Cycles and stall cycles of one CONV layer on the unit.
@@ -64,12 +71,26 @@ const READER_LATENCY: u64 = 5;
 ///
 /// A fetch cycle stalls when nothing is in flight: tile 0 throughout, tile k from `D_{k-1} + 1`.
 pub fn block_tiles(reads: &[u64], np: u64, rows: u64, cols: u64) -> ConvCycles {
+    let tiles: Vec<(u64, u64)> = reads.iter().map(|&rd| (rd, 0)).collect();
+    block_tiles_skipping(&tiles, 0, np, rows, cols)
+}
+
+/// [`block_tiles`] with skipped tiles: `tiles[k] = (rd_k, s_k)` for the kept tiles, `s_k` the
+/// skipped tiles just before kept tile k (`s_0 = 0`: the first tile is always kept), `trailing`
+/// those after the last kept tile. `KT_NEXT` walks one tile per cycle and fetches only kept
+/// ones, so `W_k = I_{k-1} + 2 + s_k`; after the last kept tile it walks the `trailing` ones
+/// before `STREAM`, so `WB_BEGIN` is at `max(D_last + 2, I_last + 3 + trailing)`.
+pub fn block_tiles_skipping(tiles: &[(u64, u64)], trailing: u64, np: u64, rows: u64, cols: u64) -> ConvCycles {
     let setup = rows.min(8);
     let mut w = 0;
     let mut stall = 0;
+    let mut issue = 0;
     // The previous tile's T and P.
     let mut prev: Option<(u64, u64)> = None;
-    for &rd in reads {
+    for &(rd, skips) in tiles {
+        if prev.is_some() {
+            w += skips;
+        }
         let s = w + rd + 1;
         let (g, p_min) = match prev {
             None => {
@@ -85,9 +106,10 @@ pub fn block_tiles(reads: &[u64], np: u64, rows: u64, cols: u64) -> ConvCycles {
         let i = g + rows;
         let p = (i + setup).max(p_min);
         prev = Some((p + READER_LATENCY, p));
+        issue = i;
         w = i + 2;
     }
-    let end = prev.map_or(0, |(t, _)| t + np + rows + cols + 3);
+    let end = prev.map_or(0, |(t, _)| (t + np + rows + cols + 3).max(issue + 3 + trailing));
     ConvCycles { cycles: end, stall_cycles: stall }
 }
 
@@ -106,10 +128,38 @@ pub fn supported(cfg: &ArchConfig) -> bool {
         && (cfg.cols * PARAM_BYTES_PER_CHANNEL as u32).is_multiple_of(beat)
 }
 
-/// Exact cycles of CONV layer `d` on engine `cfg` with DRAM `dram`.
+/// Exact cycles of CONV layer `d` on engine `cfg` with DRAM `dram` (a layer without
+/// `ZERO_SKIP`; one with it needs its mask: [`conv_cycles_masked`]).
 pub fn conv_cycles(d: &LayerDescriptor, cfg: &ArchConfig, dram: &DramTiming) -> Result<ConvCycles, ConvTimingError> {
+    conv_cycles_masked(d, cfg, dram, None)
+}
+
+/// [`conv_cycles`] of a layer with or without `ZERO_SKIP`: `mask` must be given exactly when
+/// the descriptor sets `ZERO_SKIP` (its shape that of the plan, its kept count `K_TILES_STORED`).
+pub fn conv_cycles_masked(
+    d: &LayerDescriptor,
+    cfg: &ArchConfig,
+    dram: &DramTiming,
+    mask: Option<&ZeroMask>,
+) -> Result<ConvCycles, ConvTimingError> {
     let geom = d.conv_geometry();
     let plan = plan_conv(&geom, cfg)?;
+    let mask = match (d.zero_skip, mask) {
+        (false, None) => None,
+        (true, Some(m)) => {
+            let shape_ok = m.o_tiles.len() == plan.o_tiles.len()
+                && m.o_tiles
+                    .iter()
+                    .zip(&plan.o_tiles)
+                    .all(|(z, o)| z.len() == o.k_tiles.len() && z.first() != Some(&true));
+            if !shape_ok || m.kept() != d.k_tiles_stored as usize {
+                return Err(ConvTimingError::Mask("the mask does not match the plan and K_TILES_STORED".into()));
+            }
+            Some(m)
+        }
+        (true, None) => return Err(ConvTimingError::Mask("its zero-tile mask is needed for its timing".into())),
+        (false, Some(_)) => return Err(ConvTimingError::Mask("a mask was given but ZERO_SKIP is 0".into())),
+    };
     let bus = BusWidth::new(cfg.dma_data_bits)?;
     let beat = bus.beat_bytes();
     let (rows, cols, pb) = (plan.rows as u64, plan.cols as u64, plan.psum_depth as u64);
@@ -127,23 +177,39 @@ pub fn conv_cycles(d: &LayerDescriptor, cfg: &ArchConfig, dram: &DramTiming) -> 
     let tile_bytes = cfg.weight_tile_bytes();
     let mut tile_addr = d.weight_addr;
     let stride = d.out_ch_stride as u64;
-    for ot in &plan.o_tiles {
+    let record = cfg.mask_record_bytes();
+    for (o, ot) in plan.o_tiles.iter().enumerate() {
         let (o0, no) = (ot.o0 as u64, ot.no as u64);
         let params = rd(d.param_addr + o0 * PARAM_BYTES_PER_CHANNEL as u64, no * PARAM_BYTES_PER_CHANNEL as u64)? + 1;
         cycles += no + 3 + params;
         stall += params;
+        let skipped: Vec<bool> = match mask {
+            Some(m) => {
+                let masks = rd(d.mask_addr(cfg) + o as u64 * record, record)? + 1;
+                cycles += masks;
+                stall += masks;
+                m.o_tiles[o].clone()
+            }
+            None => vec![false; ot.k_tiles.len()],
+        };
         let first_tile = tile_addr;
         for block in 0..plan.pixel_blocks {
             let np = plan.block_pixels(block) as u64;
             cycles += 3;
             let mut ta = first_tile;
-            let mut reads = Vec::with_capacity(ot.k_tiles.len());
-            for _ in &ot.k_tiles {
-                reads.push(rd(ta, tile_bytes)?);
-                ta += tile_bytes;
+            let mut tiles = Vec::with_capacity(ot.k_tiles.len());
+            let mut skips = 0;
+            for &zero in &skipped {
+                if zero {
+                    skips += 1;
+                } else {
+                    tiles.push((rd(ta, tile_bytes)?, skips));
+                    skips = 0;
+                    ta += tile_bytes;
+                }
             }
             tile_addr = ta;
-            let tiles = block_tiles(&reads, np, rows, cols);
+            let tiles = block_tiles_skipping(&tiles, skips, np, rows, cols);
             cycles += tiles.cycles;
             stall += tiles.stall_cycles;
             // The block's masked contiguous write: lead bytes, (np - 1) strides and `no` bytes.
@@ -161,6 +227,7 @@ pub fn conv_cycles(d: &LayerDescriptor, cfg: &ArchConfig, dram: &DramTiming) -> 
 mod tests {
     use super::*;
     use crate::plan::ConvGeometry;
+    use crate::zero_mask::ZeroMask;
     use crate::{Opcode, RequantMode};
 
     fn fc_layer(cfg: &ArchConfig, k: usize, o: usize) -> LayerDescriptor {
@@ -236,5 +303,56 @@ mod tests {
         // The second fetch ends at I_0 + 33, the first tile's last sum is written at
         // I_0 + 4 + 5 + 1 + 9 = D_0, so from D_0 + 1 = I_0 + 20 the fetch stalls.
         assert_eq!(short.stall_cycles, 31 + (33 - 20));
+    }
+
+    /// Zero-tile skipping on streaming-bound tiles (200 pixels each, fetch + shift hidden):
+    /// each skipped tile saves exactly its 200 streaming cycles (its `KT_NEXT` cycle hides
+    /// behind the previous tile's stream), and each o-tile pays one mask read, `rd(1 beat) + 1`
+    /// = L + 2 + 1 = 4 cycles of stall at latency 1.
+    #[test]
+    fn skipped_tiles_save_their_stream() {
+        let mut cfg = ArchConfig::new("t", 4, 4);
+        cfg.zero_skip_tiles = 8;
+        let dram = DramTiming::new(1, 1).unwrap();
+        // 200 pixels x K = 16 on 4 rows: 4 k-tiles per o-tile; 8 channels: 2 o-tiles.
+        let geom = ConvGeometry::fully_connected(200, 16, 8);
+        let plan = plan_conv(&geom, &cfg).unwrap();
+        let mut d = fc_layer(&cfg, 16, 8);
+        d.batch = 200;
+        d.set_conv_tiles(&plan);
+        let dense = conv_cycles(&d, &cfg, &dram).unwrap();
+        for (skip, n) in [(vec![(0, 2)], 1), (vec![(0, 3)], 1), (vec![(0, 1), (0, 2), (1, 3)], 3)] {
+            let mut mask = ZeroMask::dense(&plan);
+            for &(o, t) in &skip {
+                mask.o_tiles[o][t] = true;
+            }
+            let sparse = LayerDescriptor { zero_skip: true, k_tiles_stored: mask.kept() as u32, ..d.clone() };
+            let t = conv_cycles_masked(&sparse, &cfg, &dram, Some(&mask)).unwrap();
+            let masks = 2 * 4;
+            assert_eq!(dense.cycles - t.cycles, n * 200 - masks, "skipping {skip:?}");
+            assert_eq!(t.stall_cycles, dense.stall_cycles + masks);
+        }
+        // The mask must come with ZERO_SKIP and match K_TILES_STORED.
+        let sparse = LayerDescriptor { zero_skip: true, k_tiles_stored: 7, ..d.clone() };
+        assert!(conv_cycles(&sparse, &cfg, &dram).is_err());
+        assert!(conv_cycles_masked(&sparse, &cfg, &dram, Some(&ZeroMask::dense(&plan))).is_err());
+        assert!(conv_cycles_masked(&d, &cfg, &dram, Some(&ZeroMask::dense(&plan))).is_err());
+    }
+
+    /// On fetch-bound 1-pixel tiles a skipped middle tile saves its fetch + shift + issue
+    /// (`rd + 1 + R + 2` after the previous issue) less its one `KT_NEXT` cycle; trailing skipped
+    /// tiles cost one cycle each only once they outlast the last tile's drain.
+    #[test]
+    fn skip_cost_on_short_tiles() {
+        let (r, c) = (4, 4);
+        let three = block_tiles(&[30, 30, 30], 1, r, c);
+        let two = block_tiles_skipping(&[(30, 0), (30, 1)], 0, 1, r, c);
+        assert_eq!(three.cycles - two.cycles, (2 + 30 + 1 + r) - 1);
+        let one = block_tiles(&[30], 1, r, c);
+        // I_0 = 31 + 4 = 35, WB_BEGIN at D_0 + 2 = I_0 + 4 + 5 + 1 + 9 + 2 = I_0 + 21: after
+        // I_0 + 3 + 18 trailing tiles it is still the drain's, one more costs a cycle.
+        assert_eq!(block_tiles_skipping(&[(30, 0)], 18, 1, r, c), one);
+        assert_eq!(block_tiles_skipping(&[(30, 0)], 19, 1, r, c).cycles, one.cycles + 1);
+        assert_eq!(block_tiles_skipping(&[(30, 0), (30, 0)], 0, 1, r, c), block_tiles(&[30, 30], 1, r, c));
     }
 }

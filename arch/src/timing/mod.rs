@@ -23,6 +23,7 @@ use crate::config::ArchConfig;
 use crate::cycles::{self, DramModel};
 use crate::descriptor::LayerDescriptor;
 use crate::plan::{plan_conv, PlanError};
+use crate::zero_mask::ZeroMask;
 use crate::Opcode;
 use serde::{Deserialize, Serialize};
 
@@ -68,8 +69,27 @@ fn estimate_dram(cfg: &ArchConfig, dram: &DramTiming) -> DramModel {
     }
 }
 
-/// Timing of one layer (not END) on the engine `cfg` with DRAM `dram`.
+/// Timing of one layer (not END) on the engine `cfg` with DRAM `dram` (a CONV layer with
+/// `ZERO_SKIP` needs its mask: [`layer_timing_masked`]).
 pub fn layer_timing(d: &LayerDescriptor, cfg: &ArchConfig, dram: &DramTiming) -> Result<LayerTiming, PlanError> {
+    layer_timing_masked(d, cfg, dram, None)
+}
+
+/// [`layer_timing`] with the zero-tile mask of a `ZERO_SKIP` CONV layer (`None` for the others).
+pub fn layer_timing_masked(
+    d: &LayerDescriptor,
+    cfg: &ArchConfig,
+    dram: &DramTiming,
+    mask: Option<&ZeroMask>,
+) -> Result<LayerTiming, PlanError> {
+    if d.zero_skip != mask.is_some() {
+        return Err(PlanError::Geometry(format!(
+            "CONV layer {}: ZERO_SKIP = {} but its zero-tile mask was {}",
+            d.layer_index,
+            d.zero_skip as u8,
+            if mask.is_some() { "given" } else { "not given" }
+        )));
+    }
     let est = estimate_dram(cfg, dram);
     let opcode = d.opcode.unwrap_or(Opcode::End);
     let g = d.conv_geometry();
@@ -99,7 +119,7 @@ pub fn layer_timing(d: &LayerDescriptor, cfg: &ArchConfig, dram: &DramTiming) ->
     // descriptor at a 256-byte aligned address (the packer's layout) is read in one burst.
     let mut unit = (c.total, c.dma_stall(), TimingSource::Estimate);
     if opcode == Opcode::Conv && conv::supported(cfg) {
-        if let Ok(t) = conv::conv_cycles(d, cfg, dram) {
+        if let Ok(t) = conv::conv_cycles_masked(d, cfg, dram, mask) {
             unit = (t.cycles, t.stall_cycles, TimingSource::Exact);
         }
     } else if post::implemented(opcode, d.requant) {
@@ -126,11 +146,12 @@ pub fn program_timing(
     program_timing_at(0, layers, cfg, dram)
 }
 
-/// As [`program_timing`] for a program at `program_base` (a descriptor straddling a 4 KB
-/// boundary is read in two bursts, which costs one more DRAM latency).
-pub fn program_timing_at(
+/// [`program_timing_at`] with the zero-tile masks of the layers: `masks[i]` belongs to
+/// `layers[i]` (missing entries are `None`).
+pub fn program_timing_at_masked(
     program_base: u64,
     layers: &[LayerDescriptor],
+    masks: &[Option<ZeroMask>],
     cfg: &ArchConfig,
     dram: &DramTiming,
 ) -> Result<ProgramTiming, PlanError> {
@@ -138,7 +159,8 @@ pub fn program_timing_at(
     let mut timings = Vec::with_capacity(layers.len());
     let mut units = Vec::with_capacity(layers.len());
     for (i, d) in layers.iter().enumerate() {
-        let mut t = layer_timing(d, cfg, dram)?;
+        let mask = masks.get(i).and_then(Option::as_ref);
+        let mut t = layer_timing_masked(d, cfg, dram, mask)?;
         let addr = program_base + (i * crate::descriptor::DESCRIPTOR_BYTES) as u64;
         let unit = t.cycles - overhead;
         t.cycles = seq::layer_perf_cycles(addr, unit, cfg, dram).map_err(timing_err)?;
@@ -149,6 +171,17 @@ pub fn program_timing_at(
     let stall: u64 = timings.iter().map(|l| l.dma_stall_cycles).sum();
     // TOTAL_CYCLES is free-running; START to DONE is the BUSY span (seq.rs).
     Ok(ProgramTiming { total_cycles: busy, busy_cycles: busy, dma_stall_cycles: stall, layers: timings })
+}
+
+/// As [`program_timing`] for a program at `program_base` (a descriptor straddling a 4 KB
+/// boundary is read in two bursts, which costs one more DRAM latency).
+pub fn program_timing_at(
+    program_base: u64,
+    layers: &[LayerDescriptor],
+    cfg: &ArchConfig,
+    dram: &DramTiming,
+) -> Result<ProgramTiming, PlanError> {
+    program_timing_at_masked(program_base, layers, &[], cfg, dram)
 }
 
 /// A DMA width or address the AXI port cannot take (config validation normally excludes both).

@@ -29,7 +29,7 @@
 
 use crate::axi_timing::{read_cycles, write_cycles, BusWidth, DramTiming, TimingError, Transfer};
 use crate::config::{ArchConfig, PostOps, RequantModes};
-use crate::descriptor::{covered_bits, field, Opcode, CHECKSUM_WORD, DESCRIPTOR_BYTES, DESCRIPTOR_MAGIC};
+use crate::descriptor::{covered_bits_for, field, Opcode, CHECKSUM_WORD, DESCRIPTOR_BYTES, DESCRIPTOR_MAGIC};
 use crate::descriptor::{DESCRIPTOR_VERSION, DESCRIPTOR_WORDS, PERF_WORD};
 use crate::regmap::{ErrorCode, DRAM_ALIGN};
 
@@ -45,12 +45,15 @@ pub struct EngineUnits {
     pub conv: bool,
     /// Post-op units present (ADD, pools); the config's post ops must be a subset.
     pub post: PostOps,
+    /// The CONV unit skips zero tiles (FEATURES.ZERO_SKIP); without it the sequencer reads the
+    /// descriptor's skipping fields as reserved bits (`descriptor::covered_bits_for`).
+    pub zero_skip: bool,
 }
 
 impl EngineUnits {
     /// Every unit `cfg` asks for.
     pub fn of(cfg: &ArchConfig) -> EngineUnits {
-        EngineUnits { conv: true, post: cfg.post_ops }
+        EngineUnits { conv: true, post: cfg.post_ops, zero_skip: cfg.zero_skip() }
     }
 
     /// Whether a layer of `opcode` has a unit (END needs none).
@@ -93,7 +96,7 @@ pub fn sequencer_check(words: &[u32], requant: RequantModes, units: &EngineUnits
         return Err(ErrorCode::BadVersion);
     }
     let opcode = Opcode::from_code(field::OPCODE.get(words)).ok_or(ErrorCode::BadOpcode)?;
-    let covered = covered_bits();
+    let covered = covered_bits_for(units.zero_skip);
     if words.iter().zip(covered.iter()).any(|(w, c)| w & !c != 0) {
         return Err(ErrorCode::ReservedBits);
     }

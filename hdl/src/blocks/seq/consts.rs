@@ -2,7 +2,7 @@
 //! rust-hdl types here except the wide constant builder).
 
 use rust_hdl::prelude::*;
-use systole_arch::descriptor::{covered_bits, CHECKSUM_WORD, DESCRIPTOR_BYTES, DESCRIPTOR_WORDS};
+use systole_arch::descriptor::{covered_bits_for, CHECKSUM_WORD, DESCRIPTOR_BYTES, DESCRIPTOR_WORDS};
 use systole_arch::timing::seq::PERF_BYTES;
 
 /// Words of the descriptor the sequencer keeps (0..32: every field lives in words 0..=27).
@@ -40,7 +40,7 @@ impl SeqGeometry {
 
     /// Bit mask (little-endian words) of beat `b`'s bits that must be zero (reserved).
     pub fn reserved_words(&self, b: usize) -> Vec<u32> {
-        let covered = covered_bits();
+        let covered = covered_bits_for(false);
         (0..self.words_per_beat)
             .map(|j| {
                 let w = b * self.words_per_beat + j;

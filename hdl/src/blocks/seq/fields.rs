@@ -6,7 +6,7 @@
 
 use super::consts::{wide, DESC_BITS, KEPT_WORDS};
 use rust_hdl::prelude::*;
-use systole_arch::descriptor::covered_bits;
+use systole_arch::descriptor::covered_bits_for;
 use systole_arch::descriptor::field;
 
 /// Bit offset of `f` in the kept words.
@@ -31,7 +31,7 @@ macro_rules! desc_fields {
 
         impl Default for DescFields {
             fn default() -> Self {
-                let covered = covered_bits();
+                let covered = covered_bits_for(false);
                 let res: Vec<u32> = (0..KEPT_WORDS).map(|w| !covered[w]).collect();
                 DescFields {
                     words: Default::default(),
