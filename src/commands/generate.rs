@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use systole_arch::axi_timing::DramTiming;
 use systole_arch::gen::{c_header, descriptor_markdown, header_file_name, registers_markdown};
-use systole_arch::timing::{layer_timing, TimingSource};
+use systole_arch::timing::{layer_timing_masked, TimingSource};
 use systole_arch::{ArchConfig, Budget, Opcode};
 use systole_hdl::blocks::top::emit_top;
 use systole_hdl::check;
@@ -145,7 +145,8 @@ fn layer_facts(image: &Image, cfg: &ArchConfig, dram: &DramTiming) -> Result<Vec
         if op == Opcode::End {
             continue;
         }
-        let t = layer_timing(d, cfg, dram).with_context(|| format!("timing descriptor {i}"))?;
+        let mask = image.zero_mask(i, d)?;
+        let t = layer_timing_masked(d, cfg, dram, mask.as_ref()).with_context(|| format!("timing descriptor {i}"))?;
         layers.push(LayerFact {
             descriptor: i as u32,
             name: names.get(i).cloned().unwrap_or_else(|| format!("#{i}")),

@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use systole_arch::axi_timing::DramTiming;
-use systole_arch::timing::{layer_timing, TimingSource};
+use systole_arch::timing::{layer_timing_masked, TimingSource};
 use systole_arch::{ArchConfig, Budget};
 use systole_hdl::blocks::top::emit_top;
 use systole_hdl::cosim::{RtlDevice, RtlOptions};
@@ -178,7 +178,9 @@ fn build_report(
     let mut layers = Vec::new();
     for rec in run.runs.iter().flat_map(|r| &r.layers) {
         let d = descriptors.get(rec.index as usize).with_context(|| format!("no descriptor {}", rec.index))?;
-        let t = layer_timing(d, cfg, dram).with_context(|| format!("descriptor {}", rec.index))?;
+        let mask = image.zero_mask(rec.index as usize, d)?;
+        let t =
+            layer_timing_masked(d, cfg, dram, mask.as_ref()).with_context(|| format!("descriptor {}", rec.index))?;
         let cycles = rec.perf.cycles;
         layers.push(LayerReport {
             descriptor: rec.index,

@@ -192,7 +192,9 @@ impl Image {
             return Err(bad("OUTPUT_ADDR", d.output_addr, out_bytes, "an activation buffer"));
         }
         if op == Opcode::Conv {
-            let w = d.k_tiles_total as u64 * cfg.weight_tile_bytes();
+            // The stored tiles, and with zero-tile skipping the o-tiles' mask records after them.
+            let masks = if d.zero_skip { d.o_tiles as u64 * cfg.mask_record_bytes() } else { 0 };
+            let w = d.stored_tiles() as u64 * cfg.weight_tile_bytes() + masks;
             if !dram.weights.contains(d.weight_addr, w) {
                 return Err(bad("WEIGHT_ADDR", d.weight_addr, w, "the weights region"));
             }

@@ -8,6 +8,7 @@ use systole_arch::descriptor::{
     param_kind, ChannelParams, ParamKind, PostParams, PARAM_BYTES_PER_CHANNEL, POST_PARAM_WORDS,
 };
 use systole_arch::plan::{plan_conv, tile_weights};
+use systole_arch::zero_mask::ZeroMask;
 use systole_arch::{LayerDescriptor, Opcode};
 use systole_model::ir::int4;
 
@@ -43,6 +44,20 @@ fn slice<'a>(
 }
 
 impl Image {
+    /// The zero-tile mask of descriptor `index` (`d`) when it sets `ZERO_SKIP`, else `None`:
+    /// what `arch::timing` needs for its cycles.
+    pub fn zero_mask(&self, index: usize, d: &LayerDescriptor) -> Result<Option<ZeroMask>, ImageError> {
+        if !d.zero_skip {
+            return Ok(None);
+        }
+        let cfg = self.arch()?;
+        let err = |reason: String| ImageError::Descriptor { index, reason };
+        let plan = plan_conv(&d.conv_geometry(), &cfg).map_err(|e| err(e.to_string()))?;
+        let bytes = d.o_tiles as u64 * cfg.mask_record_bytes();
+        let m = slice(&self.weights, self.plan.dram.weights, d.mask_addr(&cfg), bytes, index, "zero-tile mask")?;
+        ZeroMask::decode(m, &plan, &cfg, d.k_tiles_stored as usize).map(Some).map_err(|e| err(e.to_string()))
+    }
+
     /// Weights and params of every CONV layer.
     pub fn conv_tensors(&self) -> Result<Vec<ConvTensors>, ImageError> {
         let cfg = self.arch()?;
@@ -57,8 +72,13 @@ impl Image {
             let plan = plan_conv(&geom, &cfg).map_err(|e| err(e.to_string()))?;
             let tile_bytes = rows * cols;
             let stored = cfg.weight_tile_bytes() as usize;
-            let all = (plan.k_tiles_total() * stored) as u64;
+            let all = (d.stored_tiles() as usize * stored) as u64;
             let tiles = slice(&self.weights, self.plan.dram.weights, d.weight_addr, all, index, "weight tiles")?;
+            // Zero-tile skipping: which plan tiles are stored (the others hold zero points only).
+            let slots: Vec<Option<usize>> = match self.zero_mask(index, d)? {
+                Some(mask) => mask.stored_index(),
+                None => (0..plan.k_tiles_total()).map(Some).collect(),
+            };
             // One byte per PE from here on: a 4-bit engine's tiles are unpacked (sign-extended).
             let unpacked: Vec<u8>;
             let tiles = if cfg.int4_weights() {
@@ -81,8 +101,9 @@ impl Image {
             let value = |b: u8| if d.weight_signed { b as i8 as i32 } else { b as i32 };
             // Every weight sits in some tile, so a layer claiming more weights than its tiles
             // hold is corrupted (and must not size an allocation).
-            if geom.out_c.saturating_mul(geom.k()) as u64 > all {
-                return Err(err(format!("{} weights cannot fit {all} tile bytes", geom.out_c * geom.k())));
+            let capacity = (plan.k_tiles_total() * tile_bytes) as u64;
+            if geom.out_c.saturating_mul(geom.k()) as u64 > capacity {
+                return Err(err(format!("{} weights cannot fit {capacity} tile bytes", geom.out_c * geom.k())));
             }
             let [kh, kw] = geom.kernel;
             let cg = geom.group_in();
@@ -90,9 +111,17 @@ impl Image {
             let mut t = 0;
             for ot in &plan.o_tiles {
                 for kt in &ot.k_tiles {
-                    let tile = &tiles[t * tile_bytes..(t + 1) * tile_bytes];
+                    let slot = slots.get(t).copied().flatten();
+                    let tile = slot.and_then(|s| tiles.get(s * tile_bytes..(s + 1) * tile_bytes));
+                    if slot.is_some() && tile.is_none() {
+                        return Err(err(format!("tile {t} lies beyond the stored tiles")));
+                    }
                     for (pe, wi) in tile_weights(&plan, ot, kt).iter().enumerate() {
-                        let v = value(tile[pe]);
+                        // A skipped tile's weights are its columns' zero points.
+                        let v = tile.map_or_else(
+                            || zw(ot.o0 + (pe % cols).min(ot.no.saturating_sub(1))),
+                            |tile| value(tile[pe]),
+                        );
                         match wi {
                             Some(wi) => weights[((wi.o * kh + wi.ky) * kw + wi.kx) * cg + wi.ci] = Some(v),
                             None if pe % cols < ot.no && v != zw(ot.o0 + pe % cols) => {

@@ -3,7 +3,8 @@
 
 use super::proto::{act_signed, check, fit_i16, fit_u16, fit_u8, quant_of, requant_mode, words_le, Proto, Reason};
 use systole_arch::descriptor::ChannelParams;
-use systole_arch::plan::{plan_conv, ConvGeometry};
+use systole_arch::plan::{plan_conv, ConvGeometry, ConvPlan};
+use systole_arch::zero_mask::ZeroMask;
 use systole_arch::{ArchConfig, LayerDescriptor, Opcode};
 use systole_model::ir::{int4, DType, Graph, Node, Op, Padding2d, Tensor, TensorData};
 use systole_model::quant::{output_stage_for, Requant};
@@ -166,6 +167,24 @@ pub fn build_conv(graph: &Graph, node: &Node, cfg: &ArchConfig, input: ConvInput
         }
     }
 
+    // Zero-tile skipping (arch `zero_mask`): tiles whose every PE holds its column's zero point
+    // contribute nothing; an engine that skips drops them (each o-tile keeps its first tile,
+    // which adds the bias) and reads the mask records appended after the kept tiles. A layer
+    // with an o-tile longer than the engine's mask, or without zero tiles, stays dense.
+    let most_tiles = plan.o_tiles.iter().map(|o| o.k_tiles.len()).max().unwrap_or(0);
+    let mut mask = None;
+    let weights = if cfg.zero_skip() && most_tiles <= cfg.zero_skip_tiles as usize {
+        let (m, kept) = drop_zero_tiles(&plan, &weights, |o| zp_of(o) as u8);
+        if m.skipped() > 0 {
+            mask = Some(m);
+            kept
+        } else {
+            weights
+        }
+    } else {
+        weights
+    };
+
     // A 4-bit engine stores each tile two weights per byte, low nibble first (PE 2i low, PE 2i+1
     // high): R x C / 2 bytes per tile. Lowering refused non-int4 weights before; the zero
     // points (structural zeros) must be 4-bit too.
@@ -178,6 +197,10 @@ pub fn build_conv(graph: &Graph, node: &Node, cfg: &ArchConfig, input: ConvInput
     } else {
         weights
     };
+    let mut weights = weights;
+    if let Some(m) = &mask {
+        weights.extend(m.encode(cfg).map_err(|e| e.to_string())?);
+    }
 
     let mut params = Vec::with_capacity(o_count * systole_arch::descriptor::PARAM_BYTES_PER_CHANNEL);
     for o in 0..o_count {
@@ -229,15 +252,43 @@ pub fn build_conv(graph: &Graph, node: &Node, cfg: &ArchConfig, input: ConvInput
         ..LayerDescriptor::default()
     };
     d.set_conv_tiles(&plan);
+    if let Some(m) = &mask {
+        d.zero_skip = true;
+        d.k_tiles_stored = m.kept() as u32;
+    }
     check(&d, cfg)?;
     let what = if matches!(node.op, Op::FullyConnected { .. }) { "FC" } else { "CONV" };
     let flatten = if inverse.is_some() { ", NCHW flatten folded into the weight order" } else { "" };
+    let skipped = mask.as_ref().map_or(String::new(), |m| format!(" ({} zero, skipped)", m.skipped()));
     let summary = format!(
-        "{what} {:?}: {} o-tiles, {} k-tiles, {} pixel blocks{flatten}",
+        "{what} {:?}: {} o-tiles, {} k-tiles{skipped}, {} pixel blocks{flatten}",
         d.requant,
         plan.o_tiles.len(),
         plan.k_tiles_total(),
         plan.pixel_blocks
     );
     Ok(Proto { desc: d, weights, params, summary })
+}
+
+/// Splits a layer's tiles (one byte per PE, plan order) into the zero-tile mask and the kept
+/// tiles. A tile is zero when every PE holds its column's zero point byte (`zp(o)` for output
+/// channel `o`; idle columns hold channel 0's, as the packer fills them); an o-tile's first
+/// tile is always kept.
+pub(crate) fn drop_zero_tiles(plan: &ConvPlan, tiles: &[u8], zp: impl Fn(usize) -> u8) -> (ZeroMask, Vec<u8>) {
+    let cols = plan.cols;
+    let tile_bytes = plan.rows * cols;
+    let mut mask = ZeroMask::dense(plan);
+    let mut kept = Vec::with_capacity(tiles.len());
+    let mut chunks = tiles.chunks_exact(tile_bytes);
+    for (ot, skip) in plan.o_tiles.iter().zip(mask.o_tiles.iter_mut()) {
+        let zbytes: Vec<u8> = (0..cols).map(|c| zp(if c < ot.no { ot.o0 + c } else { 0 })).collect();
+        for (k, zero) in skip.iter_mut().enumerate() {
+            let Some(tile) = chunks.next() else { break };
+            *zero = k > 0 && tile.chunks_exact(cols).all(|row| row == zbytes.as_slice());
+            if !*zero {
+                kept.extend_from_slice(tile);
+            }
+        }
+    }
+    (mask, kept)
 }
