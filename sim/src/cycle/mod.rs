@@ -20,12 +20,13 @@ pub mod scalesim;
 pub use report::{LayerReport, RunReport};
 
 use crate::engine::{EngineModel, LayerStats, RunFailure, RunStats};
-use crate::functional::{execute_layer, Dram};
+use crate::functional::{execute_layer, read_zero_mask, Dram};
 use crate::sequencer::{self, Fault};
 use systole_arch::axi_timing::DramTiming;
 use systole_arch::descriptor::LayerPerf;
 use systole_arch::regmap::ErrorCode;
-use systole_arch::timing::{program_timing_at, LayerTiming};
+use systole_arch::timing::{program_timing_at_masked, LayerTiming};
+use systole_arch::zero_mask::ZeroMask;
 use systole_arch::{ArchConfig, ConfigError, LayerDescriptor, Opcode};
 
 /// One generated engine (`ArchConfig`) on one DRAM (`DramTiming`).
@@ -51,16 +52,24 @@ impl CycleModel {
 
     /// The timing of the layer whose descriptor is at `addr` (its fetch depends on the address:
     /// a descriptor straddling a 4 KB boundary is read in two bursts).
-    fn timing(&self, addr: u64, d: &LayerDescriptor) -> Result<LayerTiming, Fault> {
-        let t = program_timing_at(addr, std::slice::from_ref(d), &self.cfg, &self.dram)
+    fn timing(&self, addr: u64, d: &LayerDescriptor, mask: Option<ZeroMask>) -> Result<LayerTiming, Fault> {
+        let t = program_timing_at_masked(addr, std::slice::from_ref(d), &[mask], &self.cfg, &self.dram)
             .map_err(|e| Fault::new(ErrorCode::BadGeometry, e.to_string()))?;
         t.layers.first().copied().ok_or_else(|| Fault::new(ErrorCode::BadGeometry, "no layer timing"))
     }
 
-    /// Runs one layer: values into `dram`, timing from `arch::timing`, perf record written.
-    fn layer(&self, dram: &mut Dram, base: u64, index: u32, d: &LayerDescriptor) -> Result<LayerStats, Fault> {
+    /// Runs one layer: values into `dram`, timing from `arch::timing` (with the zero-tile mask
+    /// the layer reads, if any), perf record written.
+    fn layer(
+        &self,
+        dram: &mut Dram,
+        base: u64,
+        index: u32,
+        d: &LayerDescriptor,
+        mask: Option<ZeroMask>,
+    ) -> Result<LayerStats, Fault> {
         execute_layer(dram, d, &self.cfg)?;
-        let timing = self.timing(sequencer::descriptor_addr(base, index)?, d)?;
+        let timing = self.timing(sequencer::descriptor_addr(base, index)?, d, mask)?;
         let perf = LayerPerf { cycles: timing.cycles, dma_stall_cycles: timing.dma_stall_cycles };
         sequencer::write_perf(dram, base, index, &perf)?;
         Ok(LayerStats { index, opcode: d.opcode.unwrap_or(Opcode::End), timing })
@@ -76,6 +85,7 @@ impl EngineModel for CycleModel {
     ) -> Result<RunStats, RunFailure> {
         let mut layers: Vec<LayerStats> = Vec::new();
         let mut descriptors = Vec::new();
+        let mut masks = Vec::new();
         // Cycles until a failure: the layers that completed (the failing descriptor's own
         // fetch and check are not in `arch::timing` yet).
         let fail = |layer: u32, f: Fault, done: &[LayerStats]| RunFailure {
@@ -88,7 +98,7 @@ impl EngineModel for CycleModel {
         for index in 0..max_descriptors {
             let d = sequencer::fetch(dram, program_base, index, &self.cfg).map_err(|f| fail(index, f, &layers))?;
             if d.opcode == Some(Opcode::End) {
-                let t = program_timing_at(program_base, &descriptors, &self.cfg, &self.dram)
+                let t = program_timing_at_masked(program_base, &descriptors, &masks, &self.cfg, &self.dram)
                     .map_err(|e| fail(index, Fault::new(ErrorCode::BadGeometry, e.to_string()), &layers))?;
                 return Ok(RunStats {
                     total_cycles: t.total_cycles,
@@ -97,9 +107,12 @@ impl EngineModel for CycleModel {
                     layers,
                 });
             }
-            let stats = self.layer(dram, program_base, index, &d).map_err(|f| fail(index, f, &layers))?;
+            // The mask is read before the layer runs (a layer may overwrite DRAM, never weights).
+            let mask = read_zero_mask(dram, &d, &self.cfg).map_err(|f| fail(index, f, &layers))?;
+            let stats = self.layer(dram, program_base, index, &d, mask.clone()).map_err(|f| fail(index, f, &layers))?;
             layers.push(stats);
             descriptors.push(d);
+            masks.push(mask);
         }
         let reason = format!("no END within PROGRAM_COUNT = {max_descriptors} descriptors");
         Err(fail(max_descriptors, Fault::new(ErrorCode::ProgramOverrun, reason), &layers))

@@ -18,6 +18,7 @@ use crate::sequencer::Fault;
 use systole_arch::descriptor::{ChannelParams, PARAM_BYTES_PER_CHANNEL};
 use systole_arch::plan::{pixel_coords, plan_conv, ConvGeometry, ConvPlan, KTile};
 use systole_arch::regmap::ErrorCode;
+use systole_arch::zero_mask::ZeroMask;
 use systole_arch::{ArchConfig, LayerDescriptor, RequantMode};
 use systole_model::ir::int4;
 use systole_model::quant::{OutputStage, Requant};
@@ -132,7 +133,8 @@ fn run_conv_with(dram: &mut Dram, d: &LayerDescriptor, cfg: &ArchConfig, force_w
         words.chunks_exact(4).map(|w| ChannelParams::from_words([w[0], w[1], w[2], w[3]])).collect();
     let (stage, zw) = output_stage(d, &params)?;
     let stored = cfg.weight_tile_bytes() as usize;
-    let tiles = dram.read(d.weight_addr, plan.k_tiles_total() * stored).map_err(Fault::dma)?;
+    let tiles = dram.read(d.weight_addr, d.stored_tiles() as usize * stored).map_err(Fault::dma)?;
+    let slots = tile_slots(dram, d, cfg, &plan)?;
     // A 4-bit engine's tiles hold two weights per byte (low nibble first): unpack them to one
     // sign-extended byte per PE, what the nibble unpacker on the weight load path produces.
     let tiles: Vec<u8> = if cfg.int4_weights() {
@@ -142,7 +144,8 @@ fn run_conv_with(dram: &mut Dram, d: &LayerDescriptor, cfg: &ArchConfig, force_w
     };
     let narrow = xin.iter().all(|&v| fits_i16(v))
         && zw.iter().all(|&z| fits_i16(byte(d.weight_signed, 0) - z) && fits_i16(byte(d.weight_signed, 255) - z));
-    let layer = Layer { d, geom: &geom, plan: &plan, params: &params, stage: &stage, zw: &zw, tiles: &tiles };
+    let layer =
+        Layer { d, geom: &geom, plan: &plan, params: &params, stage: &stage, zw: &zw, tiles: &tiles, slots: &slots };
     if narrow && !force_wide {
         layer.run(dram, &xin.iter().map(|&v| v as i16).collect::<Vec<i16>>())
     } else {
@@ -158,8 +161,37 @@ struct Layer<'a> {
     params: &'a [ChannelParams],
     stage: &'a OutputStage,
     zw: &'a [i32],
-    /// The layer's weight tiles, `K_TILES_TOTAL` x R x C bytes in plan order.
+    /// The layer's stored weight tiles, R x C bytes each in plan order.
     tiles: &'a [u8],
+    /// Per plan tile, its index among the stored ones (`None`: a skipped zero tile).
+    slots: &'a [Option<usize>],
+}
+
+/// The zero-tile mask of a `ZERO_SKIP` layer as the engine reads it from DRAM, `None` for the
+/// others.
+pub fn read_zero_mask(dram: &Dram, d: &LayerDescriptor, cfg: &ArchConfig) -> Result<Option<ZeroMask>, Fault> {
+    if !d.zero_skip {
+        return Ok(None);
+    }
+    let plan = plan_conv(&d.conv_geometry(), cfg).map_err(|e| Fault::new(ErrorCode::BadGeometry, e.to_string()))?;
+    let bytes =
+        dram.read(d.mask_addr(cfg), d.o_tiles as usize * cfg.mask_record_bytes() as usize).map_err(Fault::dma)?;
+    ZeroMask::decode(bytes, &plan, cfg, d.k_tiles_stored as usize)
+        .map(Some)
+        .map_err(|e| Fault::new(ErrorCode::BadGeometry, e.to_string()))
+}
+
+/// Per plan tile, its index among the stored tiles.
+fn tile_slots(
+    dram: &Dram,
+    d: &LayerDescriptor,
+    cfg: &ArchConfig,
+    plan: &ConvPlan,
+) -> Result<Vec<Option<usize>>, Fault> {
+    Ok(match read_zero_mask(dram, d, cfg)? {
+        Some(mask) => mask.stored_index(),
+        None => (0..plan.k_tiles_total()).map(Some).collect(),
+    })
 }
 
 impl Layer<'_> {
@@ -175,7 +207,12 @@ impl Layer<'_> {
             let mut weights = vec![T::default(); ot.no * k];
             let mut row0 = 0;
             for (t, kt) in ot.k_tiles.iter().enumerate() {
-                let tile = &self.tiles[(first_tile + t) * tile_bytes..(first_tile + t + 1) * tile_bytes];
+                // A skipped tile adds nothing: its `w - zw` stay 0.
+                let Some(Some(s)) = self.slots.get(first_tile + t) else {
+                    row0 += kt.used_rows();
+                    continue;
+                };
+                let tile = &self.tiles[s * tile_bytes..(s + 1) * tile_bytes];
                 for r in 0..kt.used_rows() {
                     for col in 0..ot.no {
                         let w = byte(d.weight_signed, tile[r * cols + col]) - self.zw[ot.o0 + col];

@@ -19,6 +19,7 @@ mod conv;
 mod dram;
 mod post;
 
+pub use conv::read_zero_mask;
 pub use dram::Dram;
 /// One post-op layer (ADD, pools) on `dram`: the golden of the RTL post-op unit.
 pub use post::run_post;
