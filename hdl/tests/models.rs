@@ -125,7 +125,7 @@ struct Group {
 
 /// What makes two generated engines the same hardware: the hashed configuration words (the
 /// name is not hashed) and the DRAM timing the harness models.
-type HardwareKey = ([u32; 11], u64, u64, u64);
+type HardwareKey = (Vec<u32>, u64, u64, u64);
 
 fn key(cfg: &ArchConfig, d: &DramTiming) -> HardwareKey {
     (cfg.canonical_words(), d.read_latency, d.write_latency, d.interval)
