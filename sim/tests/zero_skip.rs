@@ -11,6 +11,7 @@
 mod common;
 
 use common::{full, load, same};
+use std::path::Path;
 use systole_arch::axi_timing::DramTiming;
 use systole_arch::timing::layer_timing_masked;
 use systole_arch::zero_mask::ZeroMask;
@@ -20,6 +21,7 @@ use systole_model::ir::{
     Activation, Conv2dAttrs, DType, Graph, Numerics, Op, Padding2d, Quantization, SourceFormat, Tensor, TensorData,
     Value,
 };
+use systole_model::{load::load_model, npy};
 use systole_sim::{CycleModel, FunctionalModel};
 
 const O: usize = 12;
@@ -148,4 +150,43 @@ fn a_short_mask_packs_dense() {
     let model = load(&graph, &engine(16));
     let d = model.image().descriptors().unwrap().into_iter().find(|d| d.opcode == Some(Opcode::Conv)).unwrap();
     assert!(!d.zero_skip);
+}
+
+/// The tile-pruned digits models of `fixtures/zero_tiles` (tools/fixtures/zero_tiles_goldens.py):
+/// on the 16x16 engine and on a 4x4 one, with and without skipping, the cycle model's outputs
+/// equal onnxruntime's goldens, and skipping takes fewer cycles. Prints the numbers
+/// docs/CYCLES.md quotes.
+#[test]
+fn tile_pruned_digits_skip_on_16x16_and_4x4() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/zero_tiles");
+    let mut cases = 0;
+    for case in ["digits_tiles25", "digits_tiles50"] {
+        let d = dir.join(case);
+        let graph = load_model(&d.join("model.onnx")).unwrap_or_else(|e| panic!("{case}: {e}"));
+        let read = |f: &str| npy::read_value(&d.join(f)).unwrap_or_else(|e| panic!("{case}/{f}: {e}"));
+        let (x, golden) = (read("input_000.npy"), read("output_000.npy"));
+        for (rows, cols, pb) in [(16, 16, 256), (4, 4, 64)] {
+            let dense_cfg = full(&format!("a{rows}x{cols}"), rows, cols, pb);
+            let skip_cfg = ArchConfig { zero_skip_tiles: 128, ..dense_cfg.clone() };
+            let mut totals = Vec::new();
+            for cfg in [&dense_cfg, &skip_cfg] {
+                let model = load(&graph, cfg);
+                let mut engine = CycleModel::new(cfg, dram()).expect("valid config");
+                let run = model.run_with(&mut engine, std::slice::from_ref(&x)).expect("cycle model runs");
+                assert!(same(&run.outputs[0], &golden), "{case} on {rows}x{cols}: output differs from onnxruntime");
+                let descs = model.image().descriptors().unwrap();
+                let convs = descs.iter().filter(|d| d.opcode == Some(Opcode::Conv));
+                let (total, stored) = convs.fold((0, 0), |(t, s), d| (t + d.k_tiles_total, s + d.stored_tiles()));
+                let cycles: u64 = run.runs.iter().map(|r| r.total_cycles).sum();
+                totals.push(cycles);
+                println!(
+                    "{case:<15} {rows:>2}x{cols:<2} skip {:<5} {stored:>4} of {total:>4} tiles stored {cycles:>8} cycles",
+                    cfg.zero_skip()
+                );
+            }
+            assert!(totals[1] < totals[0], "{case} on {rows}x{cols}: skipping {} vs dense {}", totals[1], totals[0]);
+            cases += 1;
+        }
+    }
+    assert_eq!(cases, 4);
 }
