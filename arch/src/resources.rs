@@ -213,11 +213,11 @@ pub fn estimate(cfg: &ArchConfig, family: Family) -> Resources {
             + p.max_pool as u64 * lut::MAX_POOL
             + p.global_avg_pool as u64 * lut::GLOBAL_AVG_POOL);
 
-    // Buffers: R activation byte banks; weight tiles read one row of C bytes per cycle; psums
-    // C x acc_bits wide; parameters 128 bits per channel.
+    // Buffers: R activation byte banks; weight tiles read one row of C weights (8 or 4 bits) per
+    // cycle; psums C x acc_bits wide; parameters 128 bits per channel.
     let memories = [
         (8 * r, cfg.act_bank_bytes() as u64, r),
-        (8 * c, r * cfg.weight_buffer_tiles as u64, 1),
+        (cfg.weight_bits as u64 * c, r * cfg.weight_buffer_tiles as u64, 1),
         (c * cfg.acc_bits as u64, cfg.psum_depth as u64, 1),
         (128, cfg.param_buffer_channels as u64, 1),
     ];

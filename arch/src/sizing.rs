@@ -12,7 +12,7 @@ use crate::cycles::{
 };
 use crate::plan::{plan_conv, PlanError};
 use crate::resources::{estimate, fabric_rows_needed, part, Family, Part, Resources};
-use crate::workload::{layers, post_ops_needed, LayerWork, Placement, Work};
+use crate::workload::{all_weights_int4, layers, post_ops_needed, LayerWork, Placement, Work};
 use serde::Serialize;
 use systole_model::ir::{Graph, Numerics};
 use thiserror::Error;
@@ -285,6 +285,9 @@ pub fn size_model(graph: &Graph, budget: &Budget, opts: &SizingOptions) -> Resul
     let post_ops = post_ops_needed(&work);
     let act_needed = act_bytes_needed(&work).max(1);
     let name = sanitize_name(&graph.name);
+    // An int4 model gets the 4-bit weight path (half the weight DMA and tile buffer) wherever the
+    // array holds whole bytes of weights (R x C even); 8-bit engines take int4 weights too.
+    let int4 = all_weights_int4(graph);
 
     let mut per_shape: Vec<Candidate> = Vec::new();
     let mut evaluated = 0;
@@ -304,6 +307,7 @@ pub fn size_model(graph: &Graph, budget: &Budget, opts: &SizingOptions) -> Resul
                         dma_data_bits,
                         psum_depth,
                         param_buffer_channels: 2 * cols,
+                        weight_bits: if int4 && (rows * cols).is_multiple_of(2) { 4 } else { 8 },
                         requant,
                         post_ops,
                         ..ArchConfig::new(name.clone(), rows, cols)

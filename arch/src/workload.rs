@@ -61,6 +61,19 @@ pub fn layers(graph: &Graph) -> Result<Vec<LayerWork>, PlanError> {
     graph.nodes.iter().map(|n| classify(graph, n)).collect()
 }
 
+/// Whether every CONV / FC weight of `graph` is int4, so a 4-bit weight path (two weights per
+/// byte) holds them all; one int8 weight anywhere needs the 8-bit path (host lowering refuses
+/// int8 weights on a 4-bit engine). False for a graph without CONV / FC layers.
+pub fn all_weights_int4(graph: &Graph) -> bool {
+    let mut weights = graph
+        .nodes
+        .iter()
+        .filter(|n| matches!(n.op, Op::Conv2d(_) | Op::FullyConnected { .. }))
+        .map(|n| n.inputs.get(1).and_then(|&id| graph.tensors.get(id)).map(|t| t.dtype))
+        .peekable();
+    weights.peek().is_some() && weights.all(|d| d == Some(DType::I4))
+}
+
 /// Post-op units the engine needs for `layers`.
 pub fn post_ops_needed(layers: &[LayerWork]) -> PostOps {
     let mut p = PostOps::default();

@@ -175,3 +175,26 @@ fn tiny_part_fits_or_says_why() {
         }
     }
 }
+
+/// An int4 model (`systole quantize --weight-bits 4` of digits) is sized with the 4-bit weight
+/// path; the same model quantized to int8 gets the 8-bit path. Same budget, same shape: the
+/// 4-bit engine's weight tiles are half the bytes, so its estimate is no slower.
+#[test]
+fn int4_models_get_the_4_bit_weight_path() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/quantize");
+    let size = |dir: &str| {
+        let graph = load_model(&root.join(dir).join("model.onnx")).unwrap();
+        size_model(&graph, &Budget::parse("256").unwrap(), &SizingOptions::default()).unwrap()
+    };
+    let (int8, int4) = (size("digits"), size("digits_int4"));
+    assert_eq!(int8.config().weight_bits, 8);
+    assert_eq!(int4.config().weight_bits, 4);
+    assert!(int4.config().features() & systole_arch::config::feature::WEIGHTS_INT4 != 0);
+    assert_eq!((int4.config().rows, int4.config().cols), (int8.config().rows, int8.config().cols));
+    assert!(
+        int4.chosen.total_cycles <= int8.chosen.total_cycles,
+        "{} vs {}",
+        int4.chosen.total_cycles,
+        int8.chosen.total_cycles
+    );
+}
