@@ -21,6 +21,7 @@ use systole_hdl::blocks::conv::cosim::ConvCosimTop;
 use systole_hdl::blocks::conv::{unit_fields, ConvCosim, ConvStimulus, ConvUnit};
 use systole_hdl::check;
 use systole_hdl::rng::Rng;
+use systole_model::ir::int4::pack_i4;
 use systole_model::ir::Padding2d;
 use systole_model::quant::{OutputStage, Requant};
 
@@ -53,7 +54,10 @@ fn byte(signed: bool, b: u8) -> i32 {
     }
 }
 
+/// `cfg.weight_bits` 4: int4 weights (signed, zero points in [-8, 7], per-tensor or per-channel),
+/// the tiles packed two per byte, low nibble first (`model::ir::int4`, as the host packer does).
 fn random_layer(rng: &mut Rng, cfg: &ArchConfig) -> Layer {
+    let int4 = cfg.int4_weights();
     let fc = rng.chance(10);
     let depthwise = !fc && rng.chance(20);
     let grouped = !fc && !depthwise && rng.chance(15);
@@ -97,12 +101,22 @@ fn random_layer(rng: &mut Rng, cfg: &ArchConfig) -> Layer {
     }
     let plan = plan_conv(&geom, cfg).unwrap_or_else(|e| panic!("{geom:?}: {e}"));
     let out_c = geom.out_c;
-    let (in_signed, w_signed, out_signed) = (rng.chance(50), rng.chance(50), rng.chance(50));
-    let per_channel = !w_signed && rng.chance(50);
+    let (in_signed, out_signed) = (rng.chance(50), rng.chance(50));
+    let w_signed = int4 || rng.chance(50);
+    let per_channel = (int4 || !w_signed) && rng.chance(50);
+    let zp4 = |rng: &mut Rng| rng.below(16) as i16 - 8;
     let float = rng.chance(50);
     let in_zp: i16 = if in_signed { rng.below(21) as i16 - 10 } else { 100 + rng.below(41) as i16 };
     let out_zp: i16 = if out_signed { rng.below(11) as i16 - 5 } else { 120 + rng.below(11) as i16 };
-    let w_zp: i16 = if w_signed || per_channel { 0 } else { 120 + rng.below(16) as i16 };
+    let w_zp: i16 = if per_channel {
+        0
+    } else if int4 {
+        zp4(rng)
+    } else if w_signed {
+        0
+    } else {
+        120 + rng.below(16) as i16
+    };
     let (qmin, qmax) = if out_signed { (-128, 127) } else { (0, 255) };
     let (act_min, act_max) = if rng.chance(30) { (out_zp as i32, qmax) } else { (qmin, qmax) };
     let slice = rng.chance(30);
@@ -118,7 +132,11 @@ fn random_layer(rng: &mut Rng, cfg: &ArchConfig) -> Layer {
                 (1u32 << 30) + rng.below(1 << 30) as u32
             },
             shift: if float { 0 } else { -(4 + rng.below(6) as i32) },
-            weight_zp: if per_channel { 110 + rng.below(30) as i16 } else { 0 },
+            weight_zp: match (per_channel, int4) {
+                (false, _) => 0,
+                (true, true) => zp4(rng),
+                (true, false) => 110 + rng.below(30) as i16,
+            },
         })
         .collect();
     let zw: Vec<i32> = params.iter().map(|p| if per_channel { p.weight_zp as i32 } else { w_zp as i32 }).collect();
@@ -143,21 +161,29 @@ fn random_layer(rng: &mut Rng, cfg: &ArchConfig) -> Layer {
     memory[INPUT as usize..INPUT as usize + input.len()].copy_from_slice(&input);
     let [kh, kw] = geom.kernel;
     let wlen = out_c * kh * kw * geom.group_in();
-    let weights: Vec<u8> = (0..wlen).map(|_| rng.below(256) as u8).collect();
+    let weights: Vec<u8> =
+        (0..wlen).map(|_| if int4 { (rng.below(16) as i8 - 8) as u8 } else { rng.below(256) as u8 }).collect();
     let w_at = |o: usize, ky: usize, kx: usize, ci: usize| weights[((o * kh + ky) * kw + kx) * geom.group_in() + ci];
     // Packer order: o-tiles, their nonzero k-tiles, each R x C row-major; structural zeros
     // hold the column's weight zero point.
     let mut at = WEIGHTS as usize;
     for ot in &plan.o_tiles {
         for kt in &ot.k_tiles {
-            for (i, w) in tile_weights(&plan, ot, kt).into_iter().enumerate() {
-                let col = ot.o0 + i % plan.cols;
-                memory[at + i] = match w {
+            let tile: Vec<u8> = tile_weights(&plan, ot, kt)
+                .into_iter()
+                .enumerate()
+                .map(|(i, w)| match w {
                     Some(wi) => w_at(wi.o, wi.ky, wi.kx, wi.ci),
-                    None => zw.get(col).map_or(0, |&z| z as u8),
-                };
-            }
-            at += plan.rows * plan.cols;
+                    None => zw.get(ot.o0 + i % plan.cols).map_or(0, |&z| z as u8),
+                })
+                .collect();
+            let stored = if int4 {
+                pack_i4(&tile.iter().map(|&b| b as i8).collect::<Vec<i8>>()).unwrap_or_else(|e| panic!("{e}"))
+            } else {
+                tile
+            };
+            memory[at..at + stored.len()].copy_from_slice(&stored);
+            at += stored.len();
         }
     }
     assert!(at as u64 <= PARAMS, "weights overflow their region");
@@ -247,7 +273,8 @@ fn cosim<const W: usize, const S: usize, const AW: usize, const PA: usize>(cfg: 
         return None;
     }
     let unit = ConvUnit::<W, S, AW, PA>::new(cfg).unwrap_or_else(|e| panic!("{e}"));
-    let top = format!("systole_conv_cosim_{}x{}_w{W}", cfg.rows, cfg.cols);
+    let top =
+        format!("systole_conv_cosim_{}x{}_w{W}{}", cfg.rows, cfg.cols, if cfg.int4_weights() { "_i4" } else { "" });
     let (design, _) = common::emit_to_dir(&mut ConvCosimTop::new(unit), &top, &[]);
     Some(ConvCosim::build(&design, &common::scratch()).unwrap_or_else(|e| panic!("{e}")))
 }
@@ -313,13 +340,30 @@ fn conv_unit_lints_and_synthesises() {
     if !check::tools_or_skip(&["verilator", "yosys"], "CONV unit lint/synth") {
         return;
     }
-    let mut cfg = config(4, 4);
-    cfg.act_buffer_bytes = 256;
-    let mut unit = ConvUnit::<64, 8, 8, 4>::new(&cfg).unwrap_or_else(|e| panic!("{e}"));
-    let waivers = unit.waivers();
-    let (design, path) = common::emit_to_dir(&mut unit, "systole_conv_unit_4x4", &waivers);
-    let report = common::lint_and_synth(&design, &path);
-    println!("systole_conv_unit_4x4: {:?}", report.cells);
+    let mut ffs = Vec::new();
+    for weight_bits in [8, 4] {
+        let mut cfg = ArchConfig { weight_bits, ..config(4, 4) };
+        cfg.act_buffer_bytes = 256;
+        let mut unit = ConvUnit::<64, 8, 8, 4>::new(&cfg).unwrap_or_else(|e| panic!("{e}"));
+        let waivers = unit.waivers();
+        let top = format!("systole_conv_unit_4x4_w{weight_bits}");
+        let (design, path) = common::emit_to_dir(&mut unit, &top, &waivers);
+        let report = common::lint_and_synth(&design, &path);
+        println!("{top}: {:?}", report.cells);
+        ffs.push(report.ffs());
+    }
+    // The 4-bit engine's tile buffer holds nibbles: 16 x 4 flip-flops fewer at least.
+    assert!(ffs[1] + 64 <= ffs[0], "flip-flops 8-bit {} vs 4-bit {}", ffs[0], ffs[1]);
+}
+
+/// A 4-bit engine (two weights per tile byte, nibbles unpacked on the load path): the same
+/// random layers with int4 weights; bytes and cycles as the 8-bit engine's test checks them (the
+/// timing fetches R x C / 2 bytes per tile).
+#[test]
+fn conv_unit_4x4_int4_w64_matches_golden_and_timing() {
+    let cfg = ArchConfig { weight_bits: 4, ..config(4, 4) };
+    let Some(sim) = cosim::<64, 8, 12, 4>(&cfg) else { return };
+    run_layers(&sim, &cfg, 0xc444, 24);
 }
 
 #[test]

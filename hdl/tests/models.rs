@@ -310,11 +310,14 @@ struct CmsisProgram {
 }
 
 /// Builds the programs of every case the engine `cfg` takes; lists the others with the reason.
+/// The int8 cases (`cmsis::family`), or on a 4-bit engine the consistent `*_int4` ones
+/// (`cmsis::int4_family`: their tiles packed two weights per byte).
 fn cmsis_programs(cfg: &ArchConfig) -> Option<(Vec<CmsisProgram>, Vec<String>)> {
     let cases = cmsis::cases(&fixtures::shared())?;
     let (mut programs, mut not_taken) = (Vec::new(), Vec::new());
+    let family_of = if cfg.int4_weights() { cmsis::int4_family } else { cmsis::family };
     for c in &cases {
-        let Some(fam) = cmsis::family(c) else { continue };
+        let Some(fam) = family_of(c) else { continue };
         let (mut dev, d, out, len) = match cmsis::build(c, fam, cfg) {
             Ok(b) => b,
             Err(e) => {
@@ -381,47 +384,55 @@ fn suite(title: &str, dirs: &[PathBuf], budget: &Budget, inputs: usize, cmsis: b
     let mut log = Log;
     log.line(format!("{title}: {} builds", groups.len()));
     for g in groups.values() {
-        let programs = if g.cmsis { cmsis_programs(&g.cfg) } else { None };
-        let cmsis_bytes = programs.iter().flat_map(|(p, _)| p.iter().map(|p| p.mem.len() as u64)).max().unwrap_or(0);
-        let mem = memory_bytes(g, cmsis_bytes);
-        let names: Vec<String> = g.models.iter().map(|m| m.graph.name.clone()).collect();
-        let t = Instant::now();
-        let design = emit_top(&g.cfg).unwrap_or_else(|e| panic!("{}: {e}", g.cfg.name));
-        let mut rtl = RtlDevice::start(&design, &RtlOptions::new(g.dram, mem, &common::scratch()))
-            .unwrap_or_else(|e| panic!("{}: {e}", g.cfg.name));
-        let c = &g.cfg;
-        log.line(format!(
-            "build {} ({}x{}, {} B act buffer, acc {} bits, requant fixed {} float {}, DRAM latency {} interval {}): \
-             {:.1} s to build/start; models {names:?}",
-            c.name,
-            c.rows,
-            c.cols,
-            c.act_buffer_bytes,
-            c.acc_bits,
-            c.requant.fixed,
-            c.requant.float,
-            g.dram.read_latency,
-            g.dram.interval,
-            t.elapsed().as_secs_f64()
-        ));
-        for m in &g.models {
-            bad.extend(run_model(&mut rtl, m, &mut log));
-        }
-        if let Some((programs, not_taken)) = &programs {
-            bad.extend(run_cmsis(&mut rtl, g, programs, &mut log));
-            log.line(format!("  {} CMSIS-NN cases this build does not take:", not_taken.len()));
-            for n in not_taken {
-                log.line(format!("    {n}"));
-            }
-        }
-        match rtl.violations() {
-            Ok((0, _)) => {}
-            Ok((n, first)) => bad.push(format!("{}: {n} AXI violations, first: {first}", c.name)),
-            Err(e) => bad.push(format!("{}: {e}", c.name)),
-        }
+        bad.extend(run_group(g, &mut log));
     }
     log.line(format!("{title}: {:.1} s in all", t0.elapsed().as_secs_f64()));
     assert!(bad.is_empty(), "{} problems:\n{}", bad.len(), bad.join("\n"));
+}
+
+/// One Verilator build of `g`'s configuration: its models and (when `g.cmsis`) the CMSIS-NN
+/// programs on the RTL and the cycle model; returns the problems found.
+fn run_group(g: &Group, log: &mut Log) -> Vec<String> {
+    let mut bad = Vec::new();
+    let programs = if g.cmsis { cmsis_programs(&g.cfg) } else { None };
+    let cmsis_bytes = programs.iter().flat_map(|(p, _)| p.iter().map(|p| p.mem.len() as u64)).max().unwrap_or(0);
+    let mem = memory_bytes(g, cmsis_bytes);
+    let names: Vec<String> = g.models.iter().map(|m| m.graph.name.clone()).collect();
+    let t = Instant::now();
+    let design = emit_top(&g.cfg).unwrap_or_else(|e| panic!("{}: {e}", g.cfg.name));
+    let mut rtl = RtlDevice::start(&design, &RtlOptions::new(g.dram, mem, &common::scratch()))
+        .unwrap_or_else(|e| panic!("{}: {e}", g.cfg.name));
+    let c = &g.cfg;
+    log.line(format!(
+        "build {} ({}x{}, {} B act buffer, acc {} bits, requant fixed {} float {}, DRAM latency {} interval {}): \
+         {:.1} s to build/start; models {names:?}",
+        c.name,
+        c.rows,
+        c.cols,
+        c.act_buffer_bytes,
+        c.acc_bits,
+        c.requant.fixed,
+        c.requant.float,
+        g.dram.read_latency,
+        g.dram.interval,
+        t.elapsed().as_secs_f64()
+    ));
+    for m in &g.models {
+        bad.extend(run_model(&mut rtl, m, log));
+    }
+    if let Some((programs, not_taken)) = &programs {
+        bad.extend(run_cmsis(&mut rtl, g, programs, log));
+        log.line(format!("  {} CMSIS-NN cases this build does not take:", not_taken.len()));
+        for n in not_taken {
+            log.line(format!("    {n}"));
+        }
+    }
+    match rtl.violations() {
+        Ok((0, _)) => {}
+        Ok((n, first)) => bad.push(format!("{}: {n} AXI violations, first: {first}", c.name)),
+        Err(e) => bad.push(format!("{}: {e}", c.name)),
+    }
+    bad
 }
 
 /// Engine cycles of `m`'s program on its engine (`arch::timing`, exact for every layer the
@@ -444,6 +455,43 @@ fn split_models() -> (Vec<PathBuf>, Vec<PathBuf>) {
 fn small_models_and_cmsis_nn_alike_on_the_cycle_model_and_the_rtl() {
     let (small, _) = split_models();
     suite("models at 16 MACs", &small, &CI_BUDGET, 1, true);
+}
+
+/// A 4-bit engine (`weight_bits` = 4, the CI budget's 4 x 4 array): the digits model quantized
+/// with `--weight-bits 4` (fixtures/quantize/digits_int4, two inputs with onnxruntime goldens)
+/// and the consistent CMSIS-NN `*_int4` cases, each on the RTL and the cycle model: outputs
+/// equal to the reference / `output_ref`, every perf record and BUSY_CYCLES equal.
+#[test]
+fn int4_models_and_cmsis_nn_on_a_4bit_engine() {
+    if !check::tools_or_skip(&["verilator"], "4-bit engine co-simulation") {
+        return;
+    }
+    let t0 = Instant::now();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/quantize/digits_int4");
+    let mut m = prepare(&dir, &CI_BUDGET, 2);
+    // The generator sizes for 8-bit weights today; the same engine with the 4-bit path, fixed-
+    // point requantisation (the CMSIS-NN cases) and the post-op units, and the image repacked.
+    let cfg = &mut m.engine.config;
+    cfg.weight_bits = 4;
+    cfg.requant.fixed = true;
+    cfg.post_ops = generator_post_ops();
+    cfg.name = common::build_name(cfg);
+    let wide = ArchConfig { weight_bits: 8, ..cfg.clone() };
+    let image8 = pack(&m.graph, &wide, PackOptions { dram_base: 0 }).unwrap_or_else(|e| panic!("digits_int4: {e}"));
+    m.image = pack(&m.graph, cfg, PackOptions { dram_base: 0 }).unwrap_or_else(|e| panic!("digits_int4: pack: {e}"));
+    eprintln!(
+        "digits_int4 on {}x{}: DRAM weight bytes {} (4-bit engine) vs {} (8-bit engine)",
+        cfg.rows,
+        cfg.cols,
+        m.image.weights.len(),
+        image8.weights.len()
+    );
+    assert_eq!(m.image.weights.len() * 2, image8.weights.len(), "two weights per byte");
+    let g = Group { cfg: cfg.clone(), dram: m.engine.dram, models: vec![m], cmsis: true };
+    let mut log = Log;
+    let bad = run_group(&g, &mut log);
+    log.line(format!("4-bit engine: {:.1} s in all", t0.elapsed().as_secs_f64()));
+    assert!(bad.is_empty(), "{} problems:\n{}", bad.len(), bad.join("\n"));
 }
 
 /// `make rtl-all`: the larger models at the CI budget, every input, and the CMSIS-NN cases on

@@ -8,11 +8,12 @@ use systole_hdl::check;
 use systole_hdl::rng::Rng;
 use systole_hdl::verilator::sign_extend;
 
-fn check_pe<const ACC: usize>(fabric: bool, seed: u64, cycles: usize) {
-    let (top, mut pe) = match fabric {
+fn check_pe<const ACC: usize>(fabric: bool, narrow: bool, seed: u64, cycles: usize) {
+    let (top, pe) = match fabric {
         false => (format!("systole_pe{ACC}"), Pe::<ACC>::default()),
         true => (format!("systole_pe{ACC}_fabric"), Pe::<ACC>::fabric()),
     };
+    let (top, mut pe) = if narrow { (format!("{top}_narrow"), pe.narrow()) } else { (top, pe) };
     let (design, path) = common::emit_to_dir(&mut pe, &top, &[]);
     common::lint_and_synth(&design, &path);
     let sim = common::simulator(&design);
@@ -61,7 +62,7 @@ fn check_pe<const ACC: usize>(fabric: bool, seed: u64, cycles: usize) {
     assert_eq!(outputs.len(), vectors.len());
     let index = |name: &str| sim.output_index(name).expect(name);
     let (ia, it, ip, iw) = (index("a_out"), index("tag_out"), index("psum_out"), index("w_out"));
-    let mut model = PeModel::new(ACC);
+    let mut model = if narrow { PeModel::narrow(ACC) } else { PeModel::new(ACC) };
     for (cycle, (inputs, got)) in stimuli.iter().zip(&outputs).enumerate() {
         let want = model.step(*inputs);
         let got_t =
@@ -75,8 +76,10 @@ fn pe_rtl_matches_golden_model() {
     if !check::tools_or_skip(&["verilator", "yosys"], "PE RTL test") {
         return;
     }
-    check_pe::<32>(false, 0x5157_011e, 20_000);
-    check_pe::<48>(false, 0x48, 5_000);
+    check_pe::<32>(false, false, 0x5157_011e, 20_000);
+    check_pe::<48>(false, false, 0x48, 5_000);
+    // A 4-bit engine's PE: the weight registers' low five bits are the signed operand.
+    check_pe::<32>(false, true, 0x5157_0114, 5_000);
 }
 
 /// The shift-and-add PE against the same golden: every 9-bit operand pair (the exhaustive
@@ -86,15 +89,24 @@ fn fabric_pe_rtl_matches_golden_model() {
     if !check::tools_or_skip(&["verilator", "yosys"], "fabric PE RTL test") {
         return;
     }
-    check_pe::<32>(true, 0x000f_ab1c, 40_000);
-    check_pe::<48>(true, 0xfab48, 5_000);
-    check_fabric_products_exhaustively();
+    check_pe::<32>(true, false, 0x000f_ab1c, 40_000);
+    check_pe::<48>(true, false, 0xfab48, 5_000);
+    check_fabric_products_exhaustively(false);
+    // The narrow fabric PE (five rows): random stimuli, and every 9-bit x 5-bit product.
+    check_pe::<32>(true, true, 0x000f_ab14, 10_000);
+    check_fabric_products_exhaustively(true);
 }
 
 /// Loads each of the 512 weights once and streams all 512 activations past it: every product
-/// of two 9-bit signed operands, compared with the integer product.
-fn check_fabric_products_exhaustively() {
-    let (design, _path) = common::emit_to_dir(&mut Pe::<32>::fabric(), "systole_pe32_fabric", &[]);
+/// of two 9-bit signed operands, compared with the integer product. `narrow`: the 32 weights
+/// of a narrow PE's 5-bit operand.
+fn check_fabric_products_exhaustively(narrow: bool) {
+    let (mut pe, top, weights) = match narrow {
+        false => (Pe::<32>::fabric(), "systole_pe32_fabric", -256i16..=255),
+        true => (Pe::<32>::fabric().narrow(), "systole_pe32_fabric_narrow", -16i16..=15),
+    };
+    let count = weights.len();
+    let (design, _path) = common::emit_to_dir(&mut pe, top, &[]);
     let sim = common::simulator(&design);
     let mut vectors = Vec::new();
     let mut expected = Vec::new();
@@ -110,7 +122,7 @@ fn check_fabric_products_exhaustively() {
         set("psum_in", 0);
         v
     };
-    for w in -256i16..=255 {
+    for w in weights {
         // Shift w into the pipe, commit it to the shadow, then tag: it is active from the
         // next edge on.
         vectors.push(row(w, true, false, false, 0));
@@ -133,7 +145,7 @@ fn check_fabric_products_exhaustively() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 512 * 512);
+    assert_eq!(checked, count * 512);
 }
 
 #[test]

@@ -58,6 +58,49 @@ fn fabric_pe_has_no_dsp() {
     assert!(report.luts() > 20 && report.luts() <= 120, "{:?}", report.cells);
 }
 
+/// A 4-bit engine's PEs ([`Pe::narrow`]): the fabric multiplier has five carry-chain rows
+/// instead of nine, and the DSP PE stays one DSP with no more fabric logic.
+#[test]
+fn narrow_pes_are_smaller() {
+    if !check::tools_or_skip(&["yosys"], "narrow PE resources") {
+        return;
+    }
+    let (design, path) = common::emit_to_dir(&mut Pe::<32>::fabric(), "systole_pe32_fabric", &[]);
+    let wide = xilinx("fabric PE acc32", &design, &path);
+    let (design, path) = common::emit_to_dir(&mut Pe::<32>::fabric().narrow(), "systole_pe32_fabric_narrow", &[]);
+    let narrow = xilinx("fabric PE acc32, 5-bit weight", &design, &path);
+    assert_eq!(narrow.dsps(), 0, "{:?}", narrow.cells);
+    // Four of nine rows gone: well under the 9-bit multiplier's LUTs.
+    assert!(narrow.luts() * 10 < wide.luts() * 8, "LUT {} (narrow) vs {} (9-bit)", narrow.luts(), wide.luts());
+    let (design, path) = common::emit_to_dir(&mut Pe::<32>::default().narrow(), "systole_pe32_narrow", &[]);
+    let dsp = xilinx("DSP PE acc32, 5-bit weight", &design, &path);
+    assert_eq!(dsp.dsps(), 1, "{:?}", dsp.cells);
+    assert!(dsp.luts() <= 4, "fabric logic crept in: {:?}", dsp.cells);
+}
+
+/// A 4 x 4 array with two fabric rows, 8-bit vs 4-bit weights: the 4-bit array's weight
+/// registers (load pipe, shadow, active, column skew) keep five of nine bits, its fabric rows
+/// have the five-row multiplier; the DSP rows keep their DSPs.
+#[test]
+fn four_bit_array_is_smaller() {
+    if !check::tools_or_skip(&["yosys"], "4-bit array resources") {
+        return;
+    }
+    let mut reports = Vec::new();
+    for weight_bits in [8, 4] {
+        let mut array = SystolicArray::<32>::with_weight_bits(4, 4, 2, weight_bits);
+        let waivers = array.waivers();
+        let top = format!("systole_array_4x4_fabric2_w{weight_bits}");
+        let (design, path) = common::emit_to_dir(&mut array, &top, &waivers);
+        reports.push(xilinx(&format!("array 4x4, 2 fabric rows, {weight_bits}-bit weights"), &design, &path));
+    }
+    let (w8, w4) = (&reports[0], &reports[1]);
+    assert_eq!((w8.dsps(), w4.dsps()), (8, 8), "{:?} / {:?}", w8.cells, w4.cells);
+    assert!(w4.luts() < w8.luts(), "LUT {} (4-bit) vs {} (8-bit)", w4.luts(), w8.luts());
+    // 16 PEs x 3 weight registers x 4 bits, at least.
+    assert!(w4.ffs() + 16 * 3 * 4 <= w8.ffs(), "FF {} (4-bit) vs {} (8-bit)", w4.ffs(), w8.ffs());
+}
+
 /// Synthesises an R x C array for Xilinx (which also checks it for latches and undriven nets)
 /// and guards the per-PE budget: one DSP, at most 100 LUTs (Gemmini's PE: 737).
 fn array_resources(rows: usize, cols: usize) {

@@ -98,6 +98,54 @@ fn top_16x16_xilinx_resources() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The engine top built for 8-bit and for 4-bit weights (`weight_bits`), Yosys `synth_xilinx`
+/// as `systole synth --target xc7z020` runs it: a 4 x 4 DSP array and a 16 x 16 array with 9
+/// fabric PE rows (the ECP5-85F shape), every post-op unit. Tens of minutes of Yosys, so
+/// `#[ignore]`d: `cargo test -p systole-hdl --test top -- --ignored --nocapture weight_bits`.
+/// The numbers are in docs/SYNTHESIS.md ("4-bit weights").
+#[test]
+#[ignore]
+fn top_weight_bits_xilinx_resources() {
+    if !check::tools_or_skip(&["yosys"], "engine top resources") {
+        return;
+    }
+    let post_ops = systole_hdl::blocks::top::generator_post_ops();
+    let only = std::env::var("SYSTOLE_TOP_SHAPE").unwrap_or_default();
+    for (side, fabric, act) in [(4, 0, 4096), (16, 9, 16384)] {
+        if !only.is_empty() && only != side.to_string() {
+            continue;
+        }
+        let mut luts = Vec::new();
+        for weight_bits in [8, 4] {
+            let base = ArchConfig::new(&format!("top{side}_w{weight_bits}"), side, side);
+            let cfg = ArchConfig { act_buffer_bytes: act, post_ops, fabric_pe_rows: fabric, weight_bits, ..base };
+            let design = emit_top(&cfg).unwrap_or_else(|e| panic!("{e}"));
+            let dir = common::scratch().join("designs").join(format!("{}-{}", cfg.name, std::process::id()));
+            let path = design.write_to(&dir).unwrap_or_else(|e| panic!("{e}"));
+            let started = std::time::Instant::now();
+            let r = common::synth_xilinx_with_brams(&path, &design.top);
+            let bram: f64 = r
+                .cells
+                .iter()
+                .filter(|(k, _)| k.starts_with("RAMB"))
+                .map(|(k, n)| if k.starts_with("RAMB18") { *n as f64 / 2.0 } else { *n as f64 })
+                .sum();
+            println!(
+                "{side}x{side} ({fabric} fabric rows) {weight_bits}-bit weights: LUT {} FF {} SRL {} DSP {} BRAM {bram} CARRY4 {} ({:.0?})",
+                r.luts(),
+                r.ffs(),
+                r.srls(),
+                r.dsps(),
+                r.carries(),
+                started.elapsed()
+            );
+            luts.push(r.luts());
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+        assert!(luts[1] <= luts[0], "{side}x{side}: the 4-bit engine has more LUTs: {luts:?}");
+    }
+}
+
 #[test]
 fn descriptor_field_ports_follow_the_table() {
     use systole_arch::descriptor::{DESCRIPTOR_FIELDS, ZERO_SKIP_FIELDS};

@@ -34,6 +34,13 @@
 //! last `fabric_pe_rows` rows this way. The choice is a `Constant` select, so Yosys folds the
 //! unused path away (no `$mul` reaches DSP mapping in a fabric PE, no adder tree survives in a
 //! DSP PE); cycles and values are identical.
+//!
+//! A *narrow* PE ([`Pe::narrow`], the PEs of a 4-bit engine) multiplies by a 5-bit signed
+//! weight: `w - zw` of int4 weights and zero points lies in [-15, 15]. It takes the low five
+//! bits of its weight registers as that operand (bits 8..5 are ignored: the array's edge drives
+//! them 0, so Yosys removes those flip-flops). The fabric product stops after row 4, which
+//! subtracts (bit 4 is the sign): five carry-chain rows instead of nine; the DSP form multiplies
+//! the sign-extended 5-bit operand. Again a `Constant` select.
 
 use rust_hdl::prelude::*;
 
@@ -67,6 +74,23 @@ pub struct Pe<const ACC: usize = 32> {
     product_acc: Signal<Local, Signed<ACC>>,
     /// True: the product comes from the shift-accumulate rows below, not from `*`.
     in_fabric: Constant<Bit>,
+    /// True: the weight operand is the 5-bit signed value in the weight registers' low bits.
+    narrow: Constant<Bit>,
+    k_low5: Constant<Bits<9>>,
+    k_high4: Constant<Bits<9>>,
+    w_bits9: Signal<Local, Bits<9>>,
+    w_low5: Signal<Local, Bits<9>>,
+    w_sx: Signal<Local, Bits<9>>,
+    w5: Signal<Local, Signed<9>>,
+    w5_wide: Signal<Local, Signed<16>>,
+    /// Row 4 of a narrow PE: subtracts `w[4] ? a : 0` (the 5-bit weight's sign bit).
+    row4n: Signal<Local, Bits<10>>,
+    row4n_signed: Signal<Local, Signed<10>>,
+    row4n_ext: Signal<Local, Signed<18>>,
+    row4n_bits: Signal<Local, Bits<18>>,
+    row4n_wide: Signal<Local, Bits<18>>,
+    fabric5_product: Signal<Local, Bits<18>>,
+    fabric5_signed: Signal<Local, Signed<18>>,
     zero10: Constant<Bits<10>>,
     sign10: Constant<Bits<10>>,
     top18: Constant<Bits<18>>,
@@ -102,6 +126,11 @@ impl<const ACC: usize> Pe<ACC> {
     pub fn fabric() -> Self {
         Self { in_fabric: Constant::new(true), ..Default::default() }
     }
+
+    /// The same PE with a 5-bit signed weight operand (a 4-bit engine's): see the module docs.
+    pub fn narrow(self) -> Self {
+        Self { narrow: Constant::new(true), ..self }
+    }
 }
 
 impl<const ACC: usize> Default for Pe<ACC> {
@@ -131,6 +160,21 @@ impl<const ACC: usize> Default for Pe<ACC> {
             product: Default::default(),
             product_acc: Default::default(),
             in_fabric: Constant::new(false),
+            narrow: Constant::new(false),
+            k_low5: Constant::new(Bits::<9>::from(0x1fu64)),
+            k_high4: Constant::new(Bits::<9>::from(0x1e0u64)),
+            w_bits9: Default::default(),
+            w_low5: Default::default(),
+            w_sx: Default::default(),
+            w5: Default::default(),
+            w5_wide: Default::default(),
+            row4n: Default::default(),
+            row4n_signed: Default::default(),
+            row4n_ext: Default::default(),
+            row4n_bits: Default::default(),
+            row4n_wide: Default::default(),
+            fabric5_product: Default::default(),
+            fabric5_signed: Default::default(),
             zero10: Constant::new(Bits::<10>::default()),
             sign10: Constant::new(Bits::<10>::from(0x200u64)),
             top18: Constant::new(Bits::<18>::from(1u64 << 17)),
@@ -158,6 +202,16 @@ impl<const ACC: usize> Logic for Pe<ACC> {
         dff_setup!(self, clock, a_reg, tag_reg, psum_reg, w_pipe, w_shadow, w_active);
         self.a_wide.next = signed_bit_cast::<16, 9>(self.a_in.val());
         self.w_wide.next = signed_bit_cast::<16, 9>(self.w_active.q.val());
+        // Narrow: the low five bits sign-extended from bit 4 (each cast a signal of its own; a
+        // mask, not a part select, so no bit of the register reads as unused to the linter).
+        self.w_bits9.next = unsigned_cast::<9>(self.w_active.q.val());
+        self.w_low5.next = self.w_bits9.val() & self.k_low5.val();
+        self.w_sx.next = self.w_low5.val();
+        if self.w_bits9.val().get_bit(4) {
+            self.w_sx.next = self.w_low5.val() | self.k_high4.val();
+        }
+        self.w5.next = signed_cast::<9>(self.w_sx.val());
+        self.w5_wide.next = signed_bit_cast::<16, 9>(self.w5.val());
         // Shift-accumulate product (see the module docs); exact for 9-bit signed operands.
         self.a10_signed.next = signed_bit_cast::<10, 9>(self.a_in.val());
         self.a10.next = unsigned_cast::<10>(self.a10_signed.val());
@@ -202,8 +256,23 @@ impl<const ACC: usize> Logic for Pe<ACC> {
         self.row8_wide.next = self.row8_bits.val() << 8;
         self.fabric_product.next = self.row8_wide.val() | (self.low[8].val() >> 10);
         self.fabric_signed.next = signed_cast::<18>(self.fabric_product.val());
+        // Narrow: row 4 subtracts and lands in product bits 13..4 (sign-extended to 17..4);
+        // bits 3..0 left rows 0..3 and sit in `low[4]` bits 17..14.
+        self.row4n.next = ((self.row[3].val() >> 1) | self.fill[3].val()) - self.addend[4].val();
+        self.row4n_signed.next = signed_cast::<10>(self.row4n.val());
+        self.row4n_ext.next = signed_bit_cast::<18, 10>(self.row4n_signed.val());
+        self.row4n_bits.next = unsigned_cast::<18>(self.row4n_ext.val());
+        self.row4n_wide.next = self.row4n_bits.val() << 4;
+        self.fabric5_product.next = self.row4n_wide.val() | (self.low[4].val() >> 14);
+        self.fabric5_signed.next = signed_cast::<18>(self.fabric5_product.val());
         if self.in_fabric.val() {
-            self.product.next = signed_bit_cast::<32, 18>(self.fabric_signed.val());
+            if self.narrow.val() {
+                self.product.next = signed_bit_cast::<32, 18>(self.fabric5_signed.val());
+            } else {
+                self.product.next = signed_bit_cast::<32, 18>(self.fabric_signed.val());
+            }
+        } else if self.narrow.val() {
+            self.product.next = self.a_wide.val() * self.w5_wide.val();
         } else {
             self.product.next = self.a_wide.val() * self.w_wide.val();
         }
@@ -254,6 +323,8 @@ pub struct PeOutputs {
 #[derive(Clone, Copy, Debug)]
 pub struct PeModel {
     acc_bits: u32,
+    /// [`Pe::narrow`]: the product takes the active weight's low five bits, signed.
+    narrow: bool,
     a: i16,
     tag: bool,
     psum: i64,
@@ -265,13 +336,28 @@ pub struct PeModel {
 impl PeModel {
     pub fn new(acc_bits: usize) -> PeModel {
         assert!(ACC_BITS.contains(&acc_bits), "accumulator width {acc_bits} outside {ACC_BITS:?}");
-        PeModel { acc_bits: acc_bits as u32, a: 0, tag: false, psum: 0, w_pipe: 0, w_shadow: 0, w_active: 0 }
+        PeModel {
+            acc_bits: acc_bits as u32,
+            narrow: false,
+            a: 0,
+            tag: false,
+            psum: 0,
+            w_pipe: 0,
+            w_shadow: 0,
+            w_active: 0,
+        }
+    }
+
+    /// The golden model of a narrow PE ([`Pe::narrow`]).
+    pub fn narrow(acc_bits: usize) -> PeModel {
+        PeModel { narrow: true, ..PeModel::new(acc_bits) }
     }
 
     /// One rising edge with `inputs` applied; returns the outputs after it.
     pub fn step(&mut self, inputs: PeInputs) -> PeOutputs {
         if inputs.en {
-            let sum = inputs.psum_in + i64::from(inputs.a_in) * i64::from(self.w_active);
+            let w = if self.narrow { i64::from(self.w_active << 11 >> 11) } else { i64::from(self.w_active) };
+            let sum = inputs.psum_in + i64::from(inputs.a_in) * w;
             self.psum = wrap(sum, self.acc_bits);
             self.a = inputs.a_in;
             self.tag = inputs.tag_in;

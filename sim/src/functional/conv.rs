@@ -144,8 +144,18 @@ fn run_conv_with(dram: &mut Dram, d: &LayerDescriptor, cfg: &ArchConfig, force_w
     };
     let narrow = xin.iter().all(|&v| fits_i16(v))
         && zw.iter().all(|&z| fits_i16(byte(d.weight_signed, 0) - z) && fits_i16(byte(d.weight_signed, 255) - z));
-    let layer =
-        Layer { d, geom: &geom, plan: &plan, params: &params, stage: &stage, zw: &zw, tiles: &tiles, slots: &slots };
+    let int4 = cfg.int4_weights();
+    let layer = Layer {
+        d,
+        geom: &geom,
+        plan: &plan,
+        params: &params,
+        stage: &stage,
+        zw: &zw,
+        int4,
+        tiles: &tiles,
+        slots: &slots,
+    };
     if narrow && !force_wide {
         layer.run(dram, &xin.iter().map(|&v| v as i16).collect::<Vec<i16>>())
     } else {
@@ -161,6 +171,8 @@ struct Layer<'a> {
     params: &'a [ChannelParams],
     stage: &'a OutputStage,
     zw: &'a [i32],
+    /// A 4-bit engine (`weight_bits` = 4): `tiles` are unpacked, the weight operand is 5 bits.
+    int4: bool,
     /// The layer's stored weight tiles, R x C bytes each in plan order.
     tiles: &'a [u8],
     /// Per plan tile, its index among the stored ones (`None`: a skipped zero tile).
@@ -215,7 +227,12 @@ impl Layer<'_> {
                 let tile = &self.tiles[s * tile_bytes..(s + 1) * tile_bytes];
                 for r in 0..kt.used_rows() {
                     for col in 0..ot.no {
-                        let w = byte(d.weight_signed, tile[r * cols + col]) - self.zw[ot.o0 + col];
+                        let mut w = byte(d.weight_signed, tile[r * cols + col]) - self.zw[ot.o0 + col];
+                        if self.int4 {
+                            // A 4-bit engine's PEs take w - zw as a 5-bit two's complement
+                            // operand (exact for int4 weights and zero points in [-8, 7]).
+                            w = (w << 27) >> 27;
+                        }
                         weights[col * k + row0 + r] = T::from_i32(w);
                     }
                 }

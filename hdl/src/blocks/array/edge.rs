@@ -5,6 +5,11 @@
 //! sign- or zero-extended to 9 bits by `signed`, the zero point is a 9-bit signed value
 //! (-128..=127 for int8, 0..=255 for uint8), and the 9-bit difference is exact whenever the byte
 //! and its zero point have the same signedness. Combinational: the caller registers the result.
+//!
+//! [`ZeroPointSub::narrow`] (a 4-bit engine's weight edge) keeps only the difference's low five
+//! bits and drives bits 8..5 with 0: the narrow PEs read a 5-bit signed operand
+//! (`crate::blocks::pe`), and the zeros let Yosys drop the upper weight flip-flops of every PE
+//! and skew stage.
 
 use rust_hdl::prelude::*;
 
@@ -16,6 +21,10 @@ pub struct ZeroPointSub {
     pub zp: Signal<In, Signed<9>>,
     pub d: Signal<Out, Signed<9>>,
     k_sign9: Constant<Bits<9>>,
+    /// True: a narrow edge (see the module docs).
+    narrow: Constant<Bit>,
+    k_low5: Constant<Bits<9>>,
+    diff5: Signal<Local, Bits<9>>,
     zext: Signal<Local, Bits<9>>,
     ext: Signal<Local, Bits<9>>,
     zp_u: Signal<Local, Bits<9>>,
@@ -30,6 +39,9 @@ impl Default for ZeroPointSub {
             zp: Default::default(),
             d: Default::default(),
             k_sign9: Constant::new(0x100.into()),
+            narrow: Constant::new(false),
+            k_low5: Constant::new(0x1f.into()),
+            diff5: Default::default(),
             zext: Default::default(),
             ext: Default::default(),
             zp_u: Default::default(),
@@ -49,7 +61,18 @@ impl Logic for ZeroPointSub {
         self.zp_u.next = unsigned_cast(self.zp.val());
         // Modulo 2^9, as the model's `zero_point_sub`.
         self.diff.next = self.ext.val() - self.zp_u.val();
+        self.diff5.next = self.diff.val() & self.k_low5.val();
         self.d.next = signed_cast(self.diff.val());
+        if self.narrow.val() {
+            self.d.next = signed_cast(self.diff5.val());
+        }
+    }
+}
+
+impl ZeroPointSub {
+    /// The narrow weight edge of a 4-bit engine: `x - zp` modulo 32 in bits 4..0, bits 8..5 zero.
+    pub fn narrow() -> Self {
+        Self { narrow: Constant::new(true), ..Default::default() }
     }
 }
 

@@ -73,7 +73,25 @@ impl<const ACC: usize> SystolicArray<ACC> {
     /// An array whose last `fabric_rows` rows (<= `rows`) are fabric PEs ([`Pe::fabric`]):
     /// same values and cycles, multipliers from LUTs instead of DSPs.
     pub fn with_fabric_rows(rows: usize, cols: usize, fabric_rows: usize) -> Self {
+        Self::with_weight_bits(rows, cols, fabric_rows, 8)
+    }
+
+    /// The array of an engine with `weight_bits` (8 or 4) weights: on a 4-bit engine the top
+    /// edge keeps `w - zw` modulo 32 ([`super::edge::ZeroPointSub::narrow`]) and every PE
+    /// multiplies by that 5-bit signed operand ([`Pe::narrow`]): exact for int4 weights and
+    /// zero points in [-8, 7], and the weight registers and fabric multipliers shrink.
+    pub fn with_weight_bits(rows: usize, cols: usize, fabric_rows: usize, weight_bits: u32) -> Self {
         assert!(rows >= 1 && cols >= 1, "array shape {rows}x{cols}");
+        assert!(matches!(weight_bits, 8 | 4), "weight_bits {weight_bits}");
+        let narrow = weight_bits == 4;
+        let pe = |fabric: bool| {
+            let pe = if fabric { Pe::fabric() } else { Pe::default() };
+            if narrow {
+                pe.narrow()
+            } else {
+                pe
+            }
+        };
         assert!(fabric_rows <= rows, "{fabric_rows} fabric rows in a {rows}-row array");
         let side = latency(rows, cols);
         Self {
@@ -95,13 +113,11 @@ impl<const ACC: usize> SystolicArray<ACC> {
             a_sub: (0..rows).map(|_| Default::default()).collect(),
             a_skew: (0..rows).map(|r| EnDelay::new(r + 2)).collect(),
             tag_skew: (0..rows).map(|r| EnDelay::new(r + 1)).collect(),
-            w_sub: (0..cols).map(|_| Default::default()).collect(),
+            w_sub: (0..cols).map(|_| if narrow { ZeroPointSub::narrow() } else { ZeroPointSub::default() }).collect(),
             w_skew: (1..cols).map(EnDelay::new).collect(),
             shift_skew: (1..cols).map(EnDelay::new).collect(),
             commit_skew: (1..cols).map(EnDelay::new).collect(),
-            pes: (0..rows * cols)
-                .map(|i| if i / cols >= rows - fabric_rows { Pe::fabric() } else { Pe::default() })
-                .collect(),
+            pes: (0..rows * cols).map(|i| pe(i / cols >= rows - fabric_rows)).collect(),
             deskew: (0..cols - 1).map(|c| EnDelay::new(cols - 1 - c)).collect(),
             valid_line: EnDelay::new(side),
             tile_start_line: EnDelay::new(side),

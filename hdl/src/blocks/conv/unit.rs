@@ -27,6 +27,7 @@
 //! DRAM byte order), so more lanes would wait on the packer; see hdl/README.md for the cost.
 
 use super::div::{Div16, STEPS as DIV_STEPS};
+use super::nibble::SignExtend4;
 use super::packer::BeatPacker;
 use super::walker::SliceWalker;
 use crate::blocks::array::SystolicArray;
@@ -205,7 +206,10 @@ pub struct ConvUnit<const W: usize, const S: usize, const AW: usize, const PA: u
     done_pulse: DFF<Bit>,
     err_pulse: DFF<Bit>,
     // Buffers.
+    /// 8-bit engine: one weight byte per PE (empty on a 4-bit engine).
     tile: Vec<DFF<Bits<8>>>,
+    /// 4-bit engine: one weight nibble per PE (empty on an 8-bit engine): half the flip-flops.
+    tile4: Vec<DFF<Bits<4>>>,
     params: Vec<DFF<Bits<32>>>,
     // ---- Constants.
     s_idle: Constant<Bits<5>>,
@@ -299,6 +303,11 @@ pub struct ConvUnit<const W: usize, const S: usize, const AW: usize, const PA: u
     param_beats: Signal<Local, Bits<32>>,
     off_32: Signal<Local, Bits<32>>,
     beat_shift: Vec<Signal<Local, Bits<W>>>,
+    /// 4-bit engine: column c's nibble of the row being shifted, and its unpacker to the
+    /// array's weight byte (the packer's int4 is two's complement, sign-extended as the cycle
+    /// model unpacks it, `sim::functional::conv`).
+    w_nib: Vec<Signal<Local, Bits<4>>>,
+    w_ext: Vec<SignExtend4>,
     param_shift: Vec<Signal<Local, Bits<W>>>,
     row_sel: Signal<Local, Bits<16>>,
     zp_a16: Signal<Local, Bits<16>>,
@@ -323,6 +332,10 @@ pub struct ConvUnit<const W: usize, const S: usize, const AW: usize, const PA: u
     acc_tile_end: Signal<Local, Bit>,
     _rows: usize,
     _cols: usize,
+    /// C on an 8-bit engine, 0 on a 4-bit one (loop bounds of the byte tile path), and the
+    /// other way round.
+    _cols8: usize,
+    _cols4: usize,
 }
 
 fn consts<T: Synth>(n: usize, f: impl Fn(usize) -> T) -> Vec<Constant<T>> {
@@ -348,10 +361,8 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> ConvUnit<
         if cfg.acc_bits != 32 {
             return Err(err(format!("acc_bits {} (the requantiser takes 32)", cfg.acc_bits)));
         }
-        if cfg.weight_bits != 8 {
-            // The cycle model, packer and timing take 4-bit engines; the RTL's nibble unpacker
-            // on the weight load path is not built yet (docs/ENGINE.md, "4-bit weights").
-            return Err(err(format!("weight_bits {}: the generator builds 8-bit weight paths only", cfg.weight_bits)));
+        if !matches!(cfg.weight_bits, 8 | 4) {
+            return Err(err(format!("weight_bits {} (8 or 4)", cfg.weight_bits)));
         }
         if cfg.psum_depth as usize != 1 << PA || PA > 15 {
             return Err(err(format!("psum_depth {} is not 2^PA = 2^{PA} (PA <= 15)", cfg.psum_depth)));
@@ -359,10 +370,19 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> ConvUnit<
         if cfg.act_buffer_bytes as usize != 1 << AW {
             return Err(err(format!("act_buffer_bytes {} is not 2^AW = 2^{AW}", cfg.act_buffer_bytes)));
         }
-        if !(rows * cols).is_multiple_of(beat) || !(cols * 16).is_multiple_of(beat) {
-            return Err(err(format!("a {rows}x{cols} tile or {cols} x 16 param bytes is not whole {beat}-byte beats")));
+        // A 4-bit engine's tile is R x C / 2 bytes in DRAM (two weights per byte, low nibble
+        // first) and R x C nibbles in the tile buffer.
+        let int4 = cfg.weight_bits == 4;
+        let tile_bytes = cfg.weight_tile_bytes() as usize;
+        if !tile_bytes.is_multiple_of(beat) || !(cols * 16).is_multiple_of(beat) {
+            return Err(err(format!(
+                "a {rows}x{cols} tile ({tile_bytes} bytes) or {cols} x 16 param bytes is not whole {beat}-byte beats"
+            )));
         }
-        let tile_bytes = rows * cols;
+        let pes = rows * cols;
+        // Tile buffer entry i (PE i, row-major) is DRAM tile byte i (8-bit) or nibble i (4-bit):
+        // its beat and its bit offset in the beat.
+        let (entry_bits, per_beat) = if int4 { (4, 2 * beat) } else { (8, beat) };
         let reader = Im2colReader::new(rows).map_err(|e| err(e.to_string()))?;
         Ok(Self {
             clock: Default::default(),
@@ -424,7 +444,7 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> ConvUnit<
             error_code: Default::default(),
             stall: Default::default(),
             reader,
-            array: SystolicArray::with_fabric_rows(rows, cols, cfg.fabric_pe_rows as usize),
+            array: SystolicArray::with_weight_bits(rows, cols, cfg.fabric_pe_rows as usize, cfg.weight_bits),
             requant_lane: Default::default(),
             strobe_line: Default::default(),
             walker: SliceWalker::new(beat),
@@ -480,7 +500,8 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> ConvUnit<
             beat_pending: Default::default(),
             done_pulse: Default::default(),
             err_pulse: Default::default(),
-            tile: (0..tile_bytes).map(|_| Default::default()).collect(),
+            tile: (0..if int4 { 0 } else { pes }).map(|_| Default::default()).collect(),
+            tile4: (0..if int4 { pes } else { 0 }).map(|_| Default::default()).collect(),
             params: (0..cols * 4).map(|_| Default::default()).collect(),
             s_idle: Constant::new(bits::<5>(st::IDLE)),
             s_setup: Constant::new(bits::<5>(st::SETUP)),
@@ -505,8 +526,8 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> ConvUnit<
             s_blk_end: Constant::new(bits::<5>(st::BLK_END)),
             s_ot_end: Constant::new(bits::<5>(st::OT_END)),
             s_done: Constant::new(bits::<5>(st::DONE)),
-            tile_beat: consts(tile_bytes, |i| bits::<24>((i / beat) as u64)),
-            tile_off: consts(tile_bytes, |i| bits::<W>((8 * (i % beat)) as u64)),
+            tile_beat: consts(pes, |i| bits::<24>((i / per_beat) as u64)),
+            tile_off: consts(pes, |i| bits::<W>((entry_bits * (i % per_beat)) as u64)),
             param_beat: consts(cols * 4, |i| bits::<24>((4 * i / beat) as u64)),
             param_off: consts(cols * 4, |i| bits::<W>((32 * (i % (beat / 4))) as u64)),
             row_id: consts(rows, |i| bits::<16>(i as u64)),
@@ -571,7 +592,9 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> ConvUnit<
             param_bytes: Default::default(),
             param_beats: Default::default(),
             off_32: Default::default(),
-            beat_shift: sigs(tile_bytes),
+            beat_shift: sigs(pes),
+            w_nib: sigs(if int4 { cols } else { 0 }),
+            w_ext: (0..if int4 { cols } else { 0 }).map(|_| Default::default()).collect(),
             param_shift: sigs(cols * 4),
             row_sel: Default::default(),
             zp_a16: Default::default(),
@@ -596,6 +619,8 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> ConvUnit<
             acc_tile_end: Default::default(),
             _rows: rows,
             _cols: cols,
+            _cols8: if int4 { 0 } else { cols },
+            _cols4: if int4 { cols } else { 0 },
         })
     }
 
@@ -609,8 +634,9 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> ConvUnit<
         w.extend(at("requant_lane", crate::blocks::requant::WAIVERS.to_vec()));
         w.extend(at("walker", SliceWalker::waivers()));
         let own = |signal: String, reason: &'static str| Waiver { signal: signal.into(), rule: "UNUSEDSIGNAL", reason };
-        const BYTE: &str = "each shifted beat's low byte (tile) or low word (params) is the one this register takes";
-        w.extend((0..self.tile.len()).map(|i| own(format!("beat_shift${i}"), BYTE)));
+        const BYTE: &str =
+            "each shifted beat's low byte or nibble (tile) or low word (params) is the one this register takes";
+        w.extend((0..self.beat_shift.len()).map(|i| own(format!("beat_shift${i}"), BYTE)));
         w.extend((0..self.params.len()).map(|i| own(format!("param_shift${i}"), BYTE)));
         for (signal, reason) in [
             ("wzp_16", "weight zero points are 9-bit signed edge operands (-128..=255)"),
@@ -693,6 +719,10 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> Logic for
             self.tile[i].clock.next = self.clock.val();
             self.tile[i].d.next = self.tile[i].q.val();
         }
+        for i in 0..(self.tile4.len()) {
+            self.tile4[i].clock.next = self.clock.val();
+            self.tile4[i].d.next = self.tile4[i].q.val();
+        }
         for i in 0..(self.params.len()) {
             self.params[i].clock.next = self.clock.val();
             self.params[i].d.next = self.params[i].q.val();
@@ -766,29 +796,60 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> Logic for
                 self.w_zp_bits[c].next = self.params[4 * c + 3].q.val().get_bits::<9>(0);
             }
             self.array.w_zp[c].next = signed_cast(self.w_zp_bits[c].val());
+        }
+        // Row `row_sel` of the tile buffer to the array's top edge.
+        for c in 0..(self._cols8) {
             self.array.w_in[c].next = self.tile[c].q.val();
         }
-        for cc in (self._cols)..(self._cols + 1) {
+        for cc in (self._cols8)..(self._cols8 + 1) {
             for r in 0..(self._rows) {
                 if self.row_sel.val() == self.row_id[r].val() {
-                    for c in 0..(self._cols) {
+                    for c in 0..(self._cols8) {
                         self.array.w_in[c].next = self.tile[r * cc + c].q.val();
                     }
                 }
             }
+        }
+        // 4-bit engine: the row's nibbles, sign-extended to bytes.
+        for c in 0..(self._cols4) {
+            self.w_nib[c].next = self.tile4[c].q.val();
+        }
+        for cc in (self._cols4)..(self._cols4 + 1) {
+            for r in 0..(self._rows) {
+                if self.row_sel.val() == self.row_id[r].val() {
+                    for c in 0..(self._cols4) {
+                        self.w_nib[c].next = self.tile4[r * cc + c].q.val();
+                    }
+                }
+            }
+        }
+        for c in 0..(self._cols4) {
+            self.w_ext[c].x.next = self.w_nib[c].val();
+            self.array.w_in[c].next = self.w_ext[c].y.val();
         }
 
         // ---- DMA read beats: input -> reader banks, params -> registers, weights -> tile.
         self.rd_ready.next = true;
         self.rd_take.next = self.rd_valid.val();
         self.rd_beat_last.next = self.rd_valid.val() & self.rd_last.val();
-        for i in 0..(self.tile.len()) {
+        for i in 0..(self.beat_shift.len()) {
             self.beat_shift[i].next = self.rd_data.val() >> self.tile_off[i].val();
+        }
+        for i in 0..(self.tile.len()) {
             if self.rd_take.val()
                 & (self.state.q.val() == self.s_wdata.val())
                 & (self.beat_idx.q.val() == self.tile_beat[i].val())
             {
                 self.tile[i].d.next = self.beat_shift[i].val().get_bits::<8>(0);
+            }
+        }
+        // 4-bit engine: nibble i of the tile (PE i) is bits 4 (i mod 2B) .. + 3 of its beat.
+        for i in 0..(self.tile4.len()) {
+            if self.rd_take.val()
+                & (self.state.q.val() == self.s_wdata.val())
+                & (self.beat_idx.q.val() == self.tile_beat[i].val())
+            {
+                self.tile4[i].d.next = self.beat_shift[i].val().get_bits::<4>(0);
             }
         }
         for i in 0..(self.params.len()) {
