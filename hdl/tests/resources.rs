@@ -97,8 +97,9 @@ fn four_bit_array_is_smaller() {
     let (w8, w4) = (&reports[0], &reports[1]);
     assert_eq!((w8.dsps(), w4.dsps()), (8, 8), "{:?} / {:?}", w8.cells, w4.cells);
     assert!(w4.luts() < w8.luts(), "LUT {} (4-bit) vs {} (8-bit)", w4.luts(), w8.luts());
-    // 16 PEs x 3 weight registers x 4 bits, at least.
-    assert!(w4.ffs() + 16 * 3 * 4 <= w8.ffs(), "FF {} (4-bit) vs {} (8-bit)", w4.ffs(), w8.ffs());
+    // The 8 fabric PEs' 3 weight registers lose 4 bits each, at least (a DSP PE's active
+    // weight may sit in the DSP's own input register: 740 -> 608 FF measured).
+    assert!(w4.ffs() + 8 * 3 * 4 <= w8.ffs(), "FF {} (4-bit) vs {} (8-bit)", w4.ffs(), w8.ffs());
 }
 
 /// Synthesises an R x C array for Xilinx (which also checks it for latches and undriven nets)
