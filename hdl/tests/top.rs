@@ -117,7 +117,7 @@ fn top_weight_bits_xilinx_resources() {
         }
         let mut luts = Vec::new();
         for weight_bits in [8, 4] {
-            let base = ArchConfig::new(&format!("top{side}_w{weight_bits}"), side, side);
+            let base = ArchConfig::new(format!("top{side}_w{weight_bits}"), side, side);
             let cfg = ArchConfig { act_buffer_bytes: act, post_ops, fabric_pe_rows: fabric, weight_bits, ..base };
             let design = emit_top(&cfg).unwrap_or_else(|e| panic!("{e}"));
             let dir = common::scratch().join("designs").join(format!("{}-{}", cfg.name, std::process::id()));
