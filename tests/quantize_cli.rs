@@ -114,3 +114,20 @@ fn quantize_fails_clearly() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `systole generate` sizes an int4 model onto the 4-bit weight path by itself (and an int8 model
+/// onto the 8-bit one); the emitted Verilog passes generate's own `verilator --lint-only -Wall`.
+#[test]
+fn generate_builds_the_4_bit_weight_path_for_an_int4_model() {
+    let dir = scratch("generate-int4");
+    for (model, bits) in [("quantize/digits_int4/model.onnx", 4), ("quantize/digits/model.onnx", 8)] {
+        let out = dir.join(format!("w{bits}"));
+        let r = systole(&["generate", &fixture(model), "--out", out.to_str().unwrap(), "--budget-macs", "16"]);
+        assert!(r.status.success(), "{model}: {}", String::from_utf8_lossy(&r.stderr));
+        assert!(String::from_utf8_lossy(&r.stdout).contains("lint-only -Wall: clean"), "{model}");
+        let arch = std::fs::read_to_string(out.join("arch.json")).unwrap();
+        let cfg = systole_arch::ArchConfig::from_json(&arch).unwrap();
+        assert_eq!(cfg.weight_bits, bits, "{model}: {arch}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

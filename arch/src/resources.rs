@@ -179,6 +179,9 @@ mod lut {
     /// A fabric PE: 9 x 9 shift-and-add multiplier on carry chains plus the accumulator adder
     /// (synth_xilinx of `Pe::fabric()`: 116 LUT, 32 CARRY4, 69 FF; hdl/tests/resources.rs).
     pub const PE_IN_FABRIC: u64 = 120;
+    /// A fabric PE of a 4-bit engine: 9 x 5 (five carry-chain rows; synth_xilinx of
+    /// `Pe::narrow()` in fabric: 80 LUT, 20 CARRY4, 61 FF; hdl/tests/resources.rs).
+    pub const PE_IN_FABRIC_W4: u64 = 84;
     /// Skew/deskew and zero-point subtraction per array edge row or column.
     pub const EDGE: u64 = 30;
     /// Requant lane logic besides its multiplier (rounding, shift, zero point, clamp).
@@ -203,7 +206,8 @@ pub fn estimate(cfg: &ArchConfig, family: Family) -> Resources {
     luts += r * 8 * (64 - (r.max(1) - 1).leading_zeros() as u64) / 2;
     // PEs. ECP5's multiplier has no accumulator: add the adder per DSP PE.
     let pe_extra = if family == Family::Ecp5 { cfg.acc_bits as u64 } else { 0 };
-    luts += (r * c - fabric_pes) * (lut::PE_ON_DSP + pe_extra) + fabric_pes * lut::PE_IN_FABRIC;
+    let fabric_pe = if cfg.int4_weights() { lut::PE_IN_FABRIC_W4 } else { lut::PE_IN_FABRIC };
+    luts += (r * c - fabric_pes) * (lut::PE_ON_DSP + pe_extra) + fabric_pes * fabric_pe;
     // The requant lane(s).
     luts += lut::LANE * (cfg.requant.fixed as u64 + cfg.requant.float as u64);
     let p = &cfg.post_ops;
@@ -272,6 +276,13 @@ mod tests {
         // units' own multipliers takes nothing.
         assert_eq!(fabric_rows_needed(&cfg, 156), Some(9));
         assert_eq!(fabric_rows_needed(&cfg, 20), None);
+        // A 4-bit engine's fabric PEs are 9 x 5 (five carry-chain rows): fewer LUTs, same DSPs.
+        let w4 = estimate(
+            &ArchConfig { weight_bits: 4, ..ArchConfig { fabric_pe_rows: rows, ..cfg.clone() } },
+            Family::Xilinx7,
+        );
+        assert_eq!(w4.dsp, tight.dsp);
+        assert_eq!(tight.lut - w4.lut, 80 * (lut::PE_IN_FABRIC - lut::PE_IN_FABRIC_W4) as u32);
     }
 
     #[test]
