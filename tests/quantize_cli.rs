@@ -116,18 +116,30 @@ fn quantize_fails_clearly() {
 }
 
 /// `systole generate` sizes an int4 model onto the 4-bit weight path by itself (and an int8 model
-/// onto the 8-bit one); the emitted Verilog passes generate's own `verilator --lint-only -Wall`.
+/// onto the 8-bit one), and turns zero-tile skipping on for a model with zero weight tiles
+/// (fixtures/zero_tiles) but not for the dense int8 one; the emitted Verilog passes generate's
+/// own `verilator --lint-only -Wall`. (The int4 model has zero 4 x 4 tiles of its own: int4
+/// rounds many small weights to the zero point, so it is not asserted either way.)
 #[test]
-fn generate_builds_the_4_bit_weight_path_for_an_int4_model() {
+fn generate_sizes_the_weight_path_and_zero_skipping_from_the_model() {
     let dir = scratch("generate-int4");
-    for (model, bits) in [("quantize/digits_int4/model.onnx", 4), ("quantize/digits/model.onnx", 8)] {
-        let out = dir.join(format!("w{bits}"));
+    for (model, bits, skips) in [
+        ("quantize/digits_int4/model.onnx", 4, None),
+        ("quantize/digits/model.onnx", 8, Some(false)),
+        ("zero_tiles/digits_tiles50/model.onnx", 8, Some(true)),
+    ] {
+        let out = dir.join(model.replace('/', "_"));
         let r = systole(&["generate", &fixture(model), "--out", out.to_str().unwrap(), "--budget-macs", "16"]);
         assert!(r.status.success(), "{model}: {}", String::from_utf8_lossy(&r.stderr));
-        assert!(String::from_utf8_lossy(&r.stdout).contains("lint-only -Wall: clean"), "{model}");
+        let stdout = String::from_utf8_lossy(&r.stdout);
+        assert!(stdout.contains("lint-only -Wall: clean"), "{model}");
         let arch = std::fs::read_to_string(out.join("arch.json")).unwrap();
         let cfg = systole_arch::ArchConfig::from_json(&arch).unwrap();
         assert_eq!(cfg.weight_bits, bits, "{model}: {arch}");
+        if let Some(skips) = skips {
+            assert_eq!(cfg.zero_skip(), skips, "{model}: {arch}");
+        }
+        assert_eq!(stdout.contains("zero-tile skipping: masks of"), cfg.zero_skip(), "{model}: {stdout}");
     }
     std::fs::remove_dir_all(&dir).ok();
 }

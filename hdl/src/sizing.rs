@@ -6,7 +6,12 @@
 
 use crate::blocks::top::{fit_to_generator, generator_sizing_options};
 use systole_arch::axi_timing::{DramTiming, TimingError};
+use systole_arch::config::MAX_ZERO_SKIP_TILES;
+use systole_arch::plan::plan_conv;
+use systole_arch::timing::layer_timing_masked;
+use systole_arch::Opcode;
 use systole_arch::{size_model, ArchConfig, Budget, DramModel, SizingError, SizingReport};
+use systole_host::{pack, PackOptions};
 use systole_model::ir::Graph;
 use thiserror::Error;
 
@@ -35,9 +40,52 @@ pub struct GeneratedEngine {
 pub fn size_for_generator(graph: &Graph, budget: &Budget) -> Result<GeneratedEngine, GeneratorSizingError> {
     let sizing = size_model(graph, budget, &generator_sizing_options())
         .map_err(|source| GeneratorSizingError::Sizing { model: graph.name.clone(), source })?;
-    let config = fit_to_generator(sizing.config());
+    let mut config = fit_to_generator(sizing.config());
     let dram = dram_timing(&config, &sizing.dram)?;
+    config.zero_skip_tiles = zero_skip_tiles(graph, &config, &dram);
     Ok(GeneratedEngine { sizing, config, dram })
+}
+
+/// The mask size of zero-tile skipping for `graph` on `cfg` with DRAM `dram` (docs/ENGINE.md
+/// "Zero-tile skipping"): the k-tiles of the longest o-tile among the layers with zero tiles,
+/// rounded up to whole DMA beats (the record is read in whole beats, so the rounding costs no
+/// reads), when skipping makes the whole program faster (`arch::timing`, exact: each skipping
+/// o-tile pays one mask read); else 0, so the engine is built without the feature and a dense
+/// model gets exactly the engine it got before. Found by packing the model for an engine with
+/// the largest mask; a model the packer refuses gets 0 (its own pack reports why).
+pub fn zero_skip_tiles(graph: &Graph, cfg: &ArchConfig, dram: &DramTiming) -> u32 {
+    let dense = ArchConfig { zero_skip_tiles: 0, ..cfg.clone() };
+    let trial = ArchConfig { zero_skip_tiles: MAX_ZERO_SKIP_TILES, ..cfg.clone() };
+    let Some(image) = pack(graph, &trial, PackOptions::default()).ok() else { return 0 };
+    let Ok(descriptors) = image.descriptors() else { return 0 };
+    let longest = descriptors
+        .iter()
+        .filter(|d| d.zero_skip)
+        .filter_map(|d| plan_conv(&d.conv_geometry(), &trial).ok())
+        .flat_map(|plan| plan.o_tiles.into_iter().map(|o| o.k_tiles.len() as u32))
+        .max();
+    let beat_bits = cfg.dma_data_bits.max(8);
+    let Some(tiles) = longest.map(|n| (n.div_ceil(beat_bits) * beat_bits).min(MAX_ZERO_SKIP_TILES)) else {
+        return 0;
+    };
+    let skipping = ArchConfig { zero_skip_tiles: tiles, ..cfg.clone() };
+    match (engine_cycles(graph, &dense, dram), engine_cycles(graph, &skipping, dram)) {
+        (Some(without), Some(with)) if with < without => tiles,
+        _ => 0,
+    }
+}
+
+/// Cycles of the engine layers of `graph` packed for `cfg` (the sum of `arch::timing`'s layer
+/// cycles; the sequencer's per-layer overhead is the same with or without skipping).
+fn engine_cycles(graph: &Graph, cfg: &ArchConfig, dram: &DramTiming) -> Option<u64> {
+    let image = pack(graph, cfg, PackOptions::default()).ok()?;
+    let descriptors = image.descriptors().ok()?;
+    let mut cycles = 0;
+    for (i, d) in descriptors.iter().enumerate().filter(|(_, d)| d.opcode.is_some_and(|o| o != Opcode::End)) {
+        let mask = image.zero_mask(i, d).ok()?;
+        cycles += layer_timing_masked(d, cfg, dram, mask.as_ref()).ok()?.cycles;
+    }
+    Some(cycles)
 }
 
 /// A DRAM of `dram.bytes_per_cycle` and `dram.latency_cycles` as fixed-latency AXI timing for

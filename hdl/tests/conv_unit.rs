@@ -15,7 +15,8 @@ use systole_arch::axi_timing::stall::Stalls;
 use systole_arch::axi_timing::{BusWidth, DramTiming};
 use systole_arch::descriptor::{ChannelParams, PARAM_BYTES_PER_CHANNEL};
 use systole_arch::plan::{plan_conv, tile_weights, ConvGeometry};
-use systole_arch::timing::conv::conv_cycles;
+use systole_arch::timing::conv::conv_cycles_masked;
+use systole_arch::zero_mask::ZeroMask;
 use systole_arch::{ArchConfig, LayerDescriptor, Opcode, RequantMode};
 use systole_hdl::blocks::conv::cosim::ConvCosimTop;
 use systole_hdl::blocks::conv::{unit_fields, ConvCosim, ConvStimulus, ConvUnit};
@@ -36,6 +37,9 @@ fn config(rows: u32, cols: u32) -> ArchConfig {
     cfg.psum_depth = 16;
     cfg.act_buffer_bytes = 4096;
     cfg.requant.float = true;
+    // Every unit here skips zero tiles (a 100-bit mask: two records beats at 64 bits, one at
+    // 128); random layers with and without `ZERO_SKIP` run on it.
+    cfg.zero_skip_tiles = 100;
     cfg
 }
 
@@ -44,6 +48,8 @@ struct Layer {
     d: LayerDescriptor,
     memory: Vec<u8>,
     expected: Vec<u8>,
+    /// The zero-tile mask of a layer with `ZERO_SKIP`.
+    mask: Option<ZeroMask>,
 }
 
 fn byte(signed: bool, b: u8) -> i32 {
@@ -56,9 +62,13 @@ fn byte(signed: bool, b: u8) -> i32 {
 
 /// `cfg.weight_bits` 4: int4 weights (signed, zero points in [-8, 7], per-tensor or per-channel),
 /// the tiles packed two per byte, low nibble first (`model::ir::int4`, as the host packer does).
+/// On an engine with zero-tile skipping, most layers get a random mask (per o-tile: none, random,
+/// all but the first, or a trailing run skipped); the skipped tiles' weights are set to their
+/// column's zero point, so the direct convolution below is the golden of the skipping run too.
 fn random_layer(rng: &mut Rng, cfg: &ArchConfig) -> Layer {
     let int4 = cfg.int4_weights();
-    let fc = rng.chance(10);
+    let skip = cfg.zero_skip() && rng.chance(60);
+    let fc = rng.chance(if skip { 25 } else { 10 });
     let depthwise = !fc && rng.chance(20);
     let grouped = !fc && !depthwise && rng.chance(15);
     let groups = if depthwise {
@@ -73,7 +83,9 @@ fn random_layer(rng: &mut Rng, cfg: &ArchConfig) -> Layer {
     let og = if depthwise { 1 + rng.below(2) as usize } else { 1 + rng.below(10 / groups as u64) as usize };
     let out_c = groups * og;
     let mut geom = if fc {
-        ConvGeometry::fully_connected(1 + rng.below(3) as usize, 1 + rng.below(40) as usize, 1 + rng.below(10) as usize)
+        // With skipping, up to 75 k-tiles per o-tile on 4 rows: a mask past its first word.
+        let k = 1 + rng.below(if skip { 300 } else { 40 }) as usize;
+        ConvGeometry::fully_connected(1 + rng.below(3) as usize, k, 1 + rng.below(10) as usize)
     } else {
         let k = [1 + rng.below(3) as usize, 1 + rng.below(3) as usize];
         ConvGeometry {
@@ -161,14 +173,40 @@ fn random_layer(rng: &mut Rng, cfg: &ArchConfig) -> Layer {
     memory[INPUT as usize..INPUT as usize + input.len()].copy_from_slice(&input);
     let [kh, kw] = geom.kernel;
     let wlen = out_c * kh * kw * geom.group_in();
-    let weights: Vec<u8> =
+    let mut weights: Vec<u8> =
         (0..wlen).map(|_| if int4 { (rng.below(16) as i8 - 8) as u8 } else { rng.below(256) as u8 }).collect();
-    let w_at = |o: usize, ky: usize, kx: usize, ci: usize| weights[((o * kh + ky) * kw + kx) * geom.group_in() + ci];
-    // Packer order: o-tiles, their nonzero k-tiles, each R x C row-major; structural zeros
-    // hold the column's weight zero point.
+    let w_index = |o: usize, ky: usize, kx: usize, ci: usize| ((o * kh + ky) * kw + kx) * geom.group_in() + ci;
+    let mask = skip.then(|| {
+        let mut mask = ZeroMask::dense(&plan);
+        for (ot, zero) in plan.o_tiles.iter().zip(mask.o_tiles.iter_mut()) {
+            let n = zero.len();
+            let pattern = rng.below(4);
+            let from = 1 + rng.below(n as u64) as usize;
+            for (k, z) in zero.iter_mut().enumerate().skip(1) {
+                *z = match pattern {
+                    0 => false,
+                    1 => rng.chance(50),
+                    2 => true,
+                    _ => k >= from,
+                };
+            }
+            for (kt, _) in ot.k_tiles.iter().zip(zero.iter()).filter(|(_, &z)| z) {
+                for wi in tile_weights(&plan, ot, kt).into_iter().flatten() {
+                    weights[w_index(wi.o, wi.ky, wi.kx, wi.ci)] = zw[wi.o] as u8;
+                }
+            }
+        }
+        mask
+    });
+    let w_at = |o: usize, ky: usize, kx: usize, ci: usize| weights[w_index(o, ky, kx, ci)];
+    // Packer order: o-tiles, their nonzero k-tiles (the kept ones with a mask), each R x C
+    // row-major; structural zeros hold the column's weight zero point.
     let mut at = WEIGHTS as usize;
-    for ot in &plan.o_tiles {
-        for kt in &ot.k_tiles {
+    for (o, ot) in plan.o_tiles.iter().enumerate() {
+        for (k, kt) in ot.k_tiles.iter().enumerate() {
+            if mask.as_ref().is_some_and(|m| m.o_tiles[o][k]) {
+                continue;
+            }
             let tile: Vec<u8> = tile_weights(&plan, ot, kt)
                 .into_iter()
                 .enumerate()
@@ -185,6 +223,12 @@ fn random_layer(rng: &mut Rng, cfg: &ArchConfig) -> Layer {
             memory[at..at + stored.len()].copy_from_slice(&stored);
             at += stored.len();
         }
+    }
+    let kept = (at - WEIGHTS as usize) / cfg.weight_tile_bytes() as usize;
+    if let Some(m) = &mask {
+        let records = m.encode(cfg).unwrap_or_else(|e| panic!("{e}"));
+        memory[at..at + records.len()].copy_from_slice(&records);
+        at += records.len();
     }
     assert!(at as u64 <= PARAMS, "weights overflow their region");
     for (o, p) in params.iter().enumerate() {
@@ -265,7 +309,11 @@ fn random_layer(rng: &mut Rng, cfg: &ArchConfig) -> Layer {
         ..LayerDescriptor::default()
     };
     d.set_conv_tiles(&plan);
-    Layer { d, memory, expected }
+    if mask.is_some() {
+        d.zero_skip = true;
+        d.k_tiles_stored = kept as u32;
+    }
+    Layer { d, memory, expected, mask }
 }
 
 fn cosim<const W: usize, const S: usize, const AW: usize, const PA: usize>(cfg: &ArchConfig) -> Option<ConvCosim> {
@@ -306,9 +354,13 @@ fn run_layers(sim: &ConvCosim, cfg: &ArchConfig, seed: u64, count: usize) {
             );
         }
         let written = layer.memory.iter().zip(&layer.expected).filter(|(a, b)| a != b).count();
-        let want = conv_cycles(&layer.d, cfg, &timing).unwrap();
+        let want = conv_cycles_masked(&layer.d, cfg, &timing, layer.mask.as_ref()).unwrap();
+        let skipped = layer
+            .mask
+            .as_ref()
+            .map_or(String::new(), |m| format!(", {} of {} tiles skipped", m.skipped(), m.skipped() + m.kept()));
         println!(
-            "layer {k}: {}x{}x{} -> {}x{}x{} k{}x{} g{} {:?}: {cycles} cycles ({} stall), {written} bytes changed",
+            "layer {k}: {}x{}x{} -> {}x{}x{} k{}x{} g{} {:?}: {cycles} cycles ({} stall), {written} bytes changed{skipped}",
             layer.d.in_h,
             layer.d.in_w,
             layer.d.in_c,
@@ -489,7 +541,8 @@ fn conv_unit_runs_packed_fixture_layers() {
         if let Some(at) = o.memory.iter().zip(&expected).position(|(a, b)| a != b) {
             panic!("{label}: DRAM differs at {at:#x}: got {}, want {}", o.memory[at], expected[at]);
         }
-        let want = conv_cycles(d, &cfg, &timing).unwrap();
+        let mask = systole_sim::functional::read_zero_mask(&golden, d, &cfg).unwrap_or_else(|e| panic!("{e:?}"));
+        let want = conv_cycles_masked(d, &cfg, &timing, mask.as_ref()).unwrap();
         assert_eq!((cycles, o.stall_cycles), (want.cycles, want.stall_cycles), "{label}");
         println!("resnet_tiny layer {}: {cycles} cycles ({} stall)", d.layer_index, o.stall_cycles);
         ran += 1;

@@ -495,6 +495,40 @@ fn int4_models_and_cmsis_nn_on_a_4bit_engine() {
     assert!(bad.is_empty(), "{} problems:\n{}", bad.len(), bad.join("\n"));
 }
 
+/// Zero-tile skipping on the RTL: the tile-pruned digits models (fixtures/zero_tiles, 25 % and
+/// 50 % of W2's and the FC's 16 x 16 blocks at the weight zero point, onnxruntime goldens) on
+/// the engine `generate` sizes for them at the CI budget, which turns skipping on: outputs
+/// equal to the goldens, and every perf record and BUSY_CYCLES equal between the RTL and the
+/// cycle model (whose CONV timing is `arch::timing::conv::block_tiles_skipping`).
+#[test]
+fn zero_tile_models_on_a_skipping_engine() {
+    if !check::tools_or_skip(&["verilator"], "zero-tile skipping co-simulation") {
+        return;
+    }
+    let t0 = Instant::now();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/zero_tiles");
+    let models: Vec<ModelCase> =
+        ["digits_tiles25", "digits_tiles50"].iter().map(|m| prepare(&root.join(m), &CI_BUDGET, 2)).collect();
+    for m in &models {
+        let cfg = &m.engine.config;
+        let skipping = m.image.descriptors().unwrap_or_else(|e| panic!("{e}")).iter().filter(|d| d.zero_skip).count();
+        eprintln!(
+            "{}: {}x{} engine, mask of {} k-tiles, {skipping} CONV layers skip tiles",
+            m.dir.display(),
+            cfg.rows,
+            cfg.cols,
+            cfg.zero_skip_tiles
+        );
+        assert!(cfg.zero_skip_tiles > 0 && skipping > 0, "{}: sizing did not turn skipping on", m.dir.display());
+    }
+    let groups = group(models);
+    assert_eq!(groups.len(), 1, "both models size to one engine");
+    let mut log = Log;
+    let bad: Vec<String> = groups.values().flat_map(|g| run_group(g, &mut log)).collect();
+    log.line(format!("zero-skip engine: {:.1} s in all", t0.elapsed().as_secs_f64()));
+    assert!(bad.is_empty(), "{} problems:\n{}", bad.len(), bad.join("\n"));
+}
+
 /// `make rtl-all`: the larger models at the CI budget, every input, and the CMSIS-NN cases on
 /// the largest fixed-point build.
 #[test]

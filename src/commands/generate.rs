@@ -69,6 +69,11 @@ pub fn run(opts: &Options) -> Result<()> {
     }
     let image =
         pack(&graph, &cfg, PackOptions { dram_base: 0 }).context("packing the model for the generated engine")?;
+    // Zero-tile skipping (sized on only when the packer finds zero tiles): say how much.
+    let skipping = zero_skip_summary(&image, &cfg)?;
+    if let Some(line) = &skipping {
+        let _ = writeln!(sizing_markdown, "\nZero-tile skipping: {line}.");
+    }
     let facts = GenerateFacts {
         model: opts.model.display().to_string(),
         name: cfg.name.clone(),
@@ -97,7 +102,7 @@ pub fn run(opts: &Options) -> Result<()> {
     let rendered = report::render(opts.out)?;
 
     println!(
-        "{}: {} x {} array{}, PB {}, {}-bit DMA, {} B activation buffer, config hash {:#010x}",
+        "{}: {} x {} array{}{}, PB {}, {}-bit DMA, {} B activation buffer, config hash {:#010x}",
         cfg.name,
         cfg.rows,
         cfg.cols,
@@ -105,11 +110,15 @@ pub fn run(opts: &Options) -> Result<()> {
             0 => String::new(),
             n => format!(" (last {n} rows: multipliers in LUTs)"),
         },
+        if cfg.int4_weights() { ", 4-bit weights" } else { "" },
         cfg.psum_depth,
         cfg.dma_data_bits,
         cfg.act_buffer_bytes,
         cfg.config_hash()
     );
+    if let Some(line) = &skipping {
+        println!("zero-tile skipping: {line}");
+    }
     println!(
         "wrote {} ({lint}) and arch.json, {}, REGISTERS.md, DESCRIPTOR.md, {} with {} chart(s)",
         verilog.display(),
@@ -118,6 +127,25 @@ pub fn run(opts: &Options) -> Result<()> {
         rendered.charts.len()
     );
     Ok(())
+}
+
+/// One line on zero-tile skipping for an engine that has it: the mask size and the tiles the
+/// packer left out of DRAM.
+fn zero_skip_summary(image: &Image, cfg: &ArchConfig) -> Result<Option<String>> {
+    if !cfg.zero_skip() {
+        return Ok(None);
+    }
+    let descriptors = image.descriptors().context("reading the packed descriptors back")?;
+    let skipping: Vec<_> = descriptors.iter().filter(|d| d.zero_skip).collect();
+    let total: u64 = skipping.iter().map(|d| u64::from(d.k_tiles_total)).sum();
+    let stored: u64 = skipping.iter().map(|d| u64::from(d.k_tiles_stored)).sum();
+    Ok(Some(format!(
+        "masks of {} k-tiles; {} CONV layers skip {} of their {} weight tiles",
+        cfg.zero_skip_tiles,
+        skipping.len(),
+        total - stored,
+        total
+    )))
 }
 
 /// Where every node of the model runs.

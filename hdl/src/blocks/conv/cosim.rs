@@ -65,6 +65,8 @@ pub struct ConvCosimTop<const W: usize, const S: usize, const AW: usize, const P
     pub param_addr_lo: Signal<In, Bits<32>>,
     pub o_tiles: Signal<In, Bits<16>>,
     pub kt_nx: Signal<In, Bits<16>>,
+    pub zero_skip: Signal<In, Bit>,
+    pub k_tiles_stored: Signal<In, Bits<32>>,
     pub m_axi_arvalid: Signal<Out, Bit>,
     pub m_axi_arready: Signal<In, Bit>,
     pub m_axi_araddr: Signal<Out, Bits<32>>,
@@ -137,6 +139,8 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> ConvCosim
             param_addr_lo: Default::default(),
             o_tiles: Default::default(),
             kt_nx: Default::default(),
+            zero_skip: Default::default(),
+            k_tiles_stored: Default::default(),
             m_axi_arvalid: Default::default(),
             m_axi_arready: Default::default(),
             m_axi_araddr: Default::default(),
@@ -231,6 +235,8 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> Logic for
         self.unit.param_addr_lo.next = self.param_addr_lo.val();
         self.unit.o_tiles.next = self.o_tiles.val();
         self.unit.kt_nx.next = self.kt_nx.val();
+        self.unit.zero_skip.next = self.zero_skip.val();
+        self.unit.k_tiles_stored.next = self.k_tiles_stored.val();
         self.m_axi_arvalid.next = self.dma.m_axi_arvalid.val();
         self.dma.m_axi_arready.next = self.m_axi_arready.val();
         self.m_axi_araddr.next = self.dma.m_axi_araddr.val();
@@ -510,7 +516,7 @@ impl ConvCosim {
 /// two's complement bits; addresses' low 32 bits): what the sequencer drives.
 pub fn unit_fields(d: &systole_arch::LayerDescriptor) -> Vec<(String, u64)> {
     let s16 = |v: i16| u64::from(v as u16);
-    let fields: [(&str, u64); 33] = [
+    let fields: [(&str, u64); 35] = [
         ("requant", d.requant as u64),
         ("in_signed", u64::from(d.in_signed)),
         ("weight_signed", u64::from(d.weight_signed)),
@@ -544,6 +550,8 @@ pub fn unit_fields(d: &systole_arch::LayerDescriptor) -> Vec<(String, u64)> {
         ("param_addr_lo", d.param_addr & 0xffff_ffff),
         ("o_tiles", u64::from(d.o_tiles)),
         ("kt_nx", u64::from(d.kt_nx)),
+        ("zero_skip", u64::from(d.zero_skip)),
+        ("k_tiles_stored", u64::from(d.k_tiles_stored)),
     ];
     fields.iter().map(|(n, v)| (n.to_string(), *v)).collect()
 }

@@ -74,6 +74,8 @@ mod st {
     pub const BLK_END: u64 = 20;
     pub const OT_END: u64 = 21;
     pub const DONE: u64 = 22;
+    pub const MCMD: u64 = 23;
+    pub const MDATA: u64 = 24;
 }
 
 #[derive(LogicBlock)]
@@ -115,6 +117,10 @@ pub struct ConvUnit<const W: usize, const S: usize, const AW: usize, const PA: u
     pub param_addr_lo: Signal<In, Bits<32>>,
     pub o_tiles: Signal<In, Bits<16>>,
     pub kt_nx: Signal<In, Bits<16>>,
+    /// Zero-tile skipping (an engine with `zero_skip_tiles` > 0; the sequencer refuses the
+    /// fields elsewhere): the layer's kept tiles, then one mask record per o-tile.
+    pub zero_skip: Signal<In, Bit>,
+    pub k_tiles_stored: Signal<In, Bits<32>>,
     // DMA read client.
     pub rd_cmd_valid: Signal<Out, Bit>,
     pub rd_cmd_ready: Signal<In, Bit>,
@@ -182,6 +188,11 @@ pub struct ConvUnit<const W: usize, const S: usize, const AW: usize, const PA: u
     ky: DFF<Bits<8>>,
     kx0: DFF<Bits<8>>,
     c0: DFF<Bits<16>>,
+    // Zero-tile skipping: the next o-tile's mask record address, the k-tile the walk is at
+    // (plan order, kept or skipped), and the o-tile's record (bit t: k-tile t skipped).
+    mask_addr: DFF<Bits<32>>,
+    kt_pos: DFF<Bits<16>>,
+    mask: Vec<DFF<Bits<W>>>,
     // Accumulation pipeline.
     acc_pix: DFF<Bits<16>>,
     acc_done: DFF<Bits<16>>,
@@ -235,6 +246,17 @@ pub struct ConvUnit<const W: usize, const S: usize, const AW: usize, const PA: u
     s_blk_end: Constant<Bits<5>>,
     s_ot_end: Constant<Bits<5>>,
     s_done: Constant<Bits<5>>,
+    s_mcmd: Constant<Bits<5>>,
+    s_mdata: Constant<Bits<5>>,
+    /// Record beat b (= mask word b) and its word id (k-tile index / W).
+    mask_beat: Vec<Constant<Bits<24>>>,
+    mask_word_id: Vec<Constant<Bits<16>>>,
+    k_mask_beats: Constant<Bits<24>>,
+    k_mask_record: Constant<Bits<32>>,
+    k_tile_bytes_16: Constant<Bits<16>>,
+    k_log2_w_16: Constant<Bits<16>>,
+    k_w_m1_16: Constant<Bits<16>>,
+    k0_w: Constant<Bits<W>>,
     tile_beat: Vec<Constant<Bits<24>>>,
     tile_off: Vec<Constant<Bits<W>>>,
     param_beat: Vec<Constant<Bits<24>>>,
@@ -284,6 +306,21 @@ pub struct ConvUnit<const W: usize, const S: usize, const AW: usize, const PA: u
     prod_e: Signal<Local, Bits<32>>,
     prod_f: Signal<Local, Bits<32>>,
     in_bytes: Signal<Local, Bits<32>>,
+    kts_lo: Signal<Local, Bits<16>>,
+    kts_hi: Signal<Local, Bits<16>>,
+    prod_g: Signal<Local, Bits<32>>,
+    prod_h: Signal<Local, Bits<32>>,
+    kt_pos_next: Signal<Local, Bits<16>>,
+    mask_word_idx: Signal<Local, Bits<16>>,
+    mask_bit_idx: Signal<Local, Bits<16>>,
+    mask_bit_w: Signal<Local, Bits<W>>,
+    mask_sel: Signal<Local, Bits<W>>,
+    mask_shifted: Signal<Local, Bits<W>>,
+    skip_next: Signal<Local, Bit>,
+    /// The skipping ports as the unit reads them: tied to 0 on an engine without the feature,
+    /// so synthesis removes the mask path there.
+    skip_on: Signal<Local, Bit>,
+    kts: Signal<Local, Bits<32>>,
     rd_take: Signal<Local, Bit>,
     rd_beat_last: Signal<Local, Bit>,
     no_next: Signal<Local, Bits<16>>,
@@ -336,6 +373,8 @@ pub struct ConvUnit<const W: usize, const S: usize, const AW: usize, const PA: u
     /// other way round.
     _cols8: usize,
     _cols4: usize,
+    /// 1 on an engine with zero-tile skipping, else 0 (the loop bound that wires its ports).
+    _zs: usize,
 }
 
 fn consts<T: Synth>(n: usize, f: impl Fn(usize) -> T) -> Vec<Constant<T>> {
@@ -384,6 +423,12 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> ConvUnit<
         // its beat and its bit offset in the beat.
         let (entry_bits, per_beat) = if int4 { (4, 2 * beat) } else { (8, beat) };
         let reader = Im2colReader::new(rows).map_err(|e| err(e.to_string()))?;
+        // Zero-tile skipping: the mask base is K_TILES_STORED x the tile's bytes, a 16 x 16
+        // product per half of the count.
+        let mask_beats = (cfg.mask_record_bytes() / beat as u64) as usize;
+        if cfg.zero_skip() && tile_bytes >= 1 << 16 {
+            return Err(err(format!("zero-tile skipping with {tile_bytes}-byte tiles (below 64 KB)")));
+        }
         Ok(Self {
             clock: Default::default(),
             reset: Default::default(),
@@ -421,6 +466,8 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> ConvUnit<
             param_addr_lo: Default::default(),
             o_tiles: Default::default(),
             kt_nx: Default::default(),
+            zero_skip: Default::default(),
+            k_tiles_stored: Default::default(),
             rd_cmd_valid: Default::default(),
             rd_cmd_ready: Default::default(),
             rd_cmd_addr: Default::default(),
@@ -481,6 +528,9 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> ConvUnit<
             ky: Default::default(),
             kx0: Default::default(),
             c0: Default::default(),
+            mask_addr: Default::default(),
+            kt_pos: Default::default(),
+            mask: (0..mask_beats).map(|_| Default::default()).collect(),
             acc_pix: Default::default(),
             acc_done: Default::default(),
             acc_v: Default::default(),
@@ -526,6 +576,16 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> ConvUnit<
             s_blk_end: Constant::new(bits::<5>(st::BLK_END)),
             s_ot_end: Constant::new(bits::<5>(st::OT_END)),
             s_done: Constant::new(bits::<5>(st::DONE)),
+            s_mcmd: Constant::new(bits::<5>(st::MCMD)),
+            s_mdata: Constant::new(bits::<5>(st::MDATA)),
+            mask_beat: consts(mask_beats, |b| bits::<24>(b as u64)),
+            mask_word_id: consts(mask_beats, |b| bits::<16>(b as u64)),
+            k_mask_beats: Constant::new(bits::<24>(mask_beats as u64)),
+            k_mask_record: Constant::new(bits::<32>(cfg.mask_record_bytes())),
+            k_tile_bytes_16: Constant::new(bits::<16>(tile_bytes as u64 & 0xffff)),
+            k_log2_w_16: Constant::new(bits::<16>(u64::from(W.trailing_zeros()))),
+            k_w_m1_16: Constant::new(bits::<16>(W as u64 - 1)),
+            k0_w: Constant::new(Bits::default()),
             tile_beat: consts(pes, |i| bits::<24>((i / per_beat) as u64)),
             tile_off: consts(pes, |i| bits::<W>((entry_bits * (i % per_beat)) as u64)),
             param_beat: consts(cols * 4, |i| bits::<24>((4 * i / beat) as u64)),
@@ -574,6 +634,19 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> ConvUnit<
             prod_e: Default::default(),
             prod_f: Default::default(),
             in_bytes: Default::default(),
+            kts_lo: Default::default(),
+            kts_hi: Default::default(),
+            prod_g: Default::default(),
+            prod_h: Default::default(),
+            kt_pos_next: Default::default(),
+            mask_word_idx: Default::default(),
+            mask_bit_idx: Default::default(),
+            mask_bit_w: Default::default(),
+            mask_sel: Default::default(),
+            mask_shifted: Default::default(),
+            skip_next: Default::default(),
+            skip_on: Default::default(),
+            kts: Default::default(),
             rd_take: Default::default(),
             rd_beat_last: Default::default(),
             no_next: Default::default(),
@@ -621,6 +694,7 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> ConvUnit<
             _cols: cols,
             _cols8: if int4 { 0 } else { cols },
             _cols4: if int4 { cols } else { 0 },
+            _zs: usize::from(cfg.zero_skip()),
         })
     }
 
@@ -656,6 +730,13 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> ConvUnit<
         }
         if PA < 16 {
             w.push(own("read_pix".into(), "a block's pixel index is below PB = 2^PA"));
+        }
+        w.push(own("mask_shifted".into(), "bit 0 of the shifted mask record is the next k-tile's skip bit"));
+        if self.mask.is_empty() {
+            const OFF: &str = "no zero-tile skipping on this engine: its ports are tied off and the mask has no words";
+            for signal in ["mask_word_idx", "zero_skip", "k_tiles_stored"] {
+                w.push(own(signal.into(), OFF));
+            }
         }
         w
     }
@@ -696,6 +777,8 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> Logic for
             ky,
             kx0,
             c0,
+            mask_addr,
+            kt_pos,
             acc_pix,
             acc_done,
             acc_v,
@@ -726,6 +809,10 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> Logic for
         for i in 0..(self.params.len()) {
             self.params[i].clock.next = self.clock.val();
             self.params[i].d.next = self.params[i].q.val();
+        }
+        for i in 0..(self.mask.len()) {
+            self.mask[i].clock.next = self.clock.val();
+            self.mask[i].d.next = self.mask[i].q.val();
         }
         for c in 0..(self._cols) {
             self.acc_sum[c].clock.next = self.clock.val();
@@ -861,6 +948,14 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> Logic for
                 self.params[i].d.next = self.param_shift[i].val().get_bits::<32>(0);
             }
         }
+        for i in 0..(self.mask.len()) {
+            if self.rd_take.val()
+                & (self.state.q.val() == self.s_mdata.val())
+                & (self.beat_idx.q.val() == self.mask_beat[i].val())
+            {
+                self.mask[i].d.next = self.rd_data.val();
+            }
+        }
         if self.rd_take.val() & (self.state.q.val() == self.s_load.val()) {
             self.reader.wr_en.next = true;
         }
@@ -882,6 +977,31 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> Logic for
         self.prod_e.next = self.hwc_lo.val() * self.batch.val();
         self.prod_f.next = self.hwc_hi.val() * self.batch.val();
         self.in_bytes.next = self.prod_e.val() + (self.prod_f.val() << self.k16_32.val());
+        self.skip_on.next = false;
+        self.kts.next = self.k0_32.val();
+        for _z in 0..(self._zs) {
+            self.skip_on.next = self.zero_skip.val();
+            self.kts.next = self.k_tiles_stored.val();
+        }
+        self.kts_lo.next = self.kts.val().get_bits::<16>(0);
+        self.kts_hi.next = self.kts.val().get_bits::<16>(16);
+        self.prod_g.next = self.kts_lo.val() * self.k_tile_bytes_16.val();
+        self.prod_h.next = self.kts_hi.val() * self.k_tile_bytes_16.val();
+
+        // ---- Zero-tile skipping: is the k-tile after `kt_pos` skipped? (bit kt_pos + 1 of the
+        // o-tile's record: word (kt_pos + 1) / W, bit (kt_pos + 1) mod W).
+        self.kt_pos_next.next = self.kt_pos.q.val() + self.k1_16.val();
+        self.mask_word_idx.next = self.kt_pos_next.val() >> self.k_log2_w_16.val();
+        self.mask_bit_idx.next = self.kt_pos_next.val() & self.k_w_m1_16.val();
+        self.mask_bit_w.next = bit_cast::<W, 16>(self.mask_bit_idx.val());
+        self.mask_sel.next = self.k0_w.val();
+        for i in 0..(self.mask.len()) {
+            if self.mask_word_idx.val() == self.mask_word_id[i].val() {
+                self.mask_sel.next = self.mask[i].q.val();
+            }
+        }
+        self.mask_shifted.next = self.mask_sel.val() >> self.mask_bit_w.val();
+        self.skip_next.next = self.skip_on.val() & self.mask_shifted.val().get_bit(0);
 
         // ---- O-tile helpers.
         self.no_next.next = self.out_c.val() - self.o0.q.val();
@@ -1055,6 +1175,8 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> Logic for
                 self.hwc.d.next = self.prod_a.val() + (self.prod_b.val() << self.k16_32.val());
                 self.pixels.d.next = self.prod_c.val() + (self.prod_d.val() << self.k16_32.val());
                 self.blk_step.d.next = self.k_pb_16.val() * self.out_ch_stride.val();
+                self.mask_addr.d.next =
+                    self.weight_addr_lo.val() + self.prod_g.val() + (self.prod_h.val() << self.k16_32.val());
             }
             if self.count.q.val() == self.k1_16.val() {
                 self.in_beats.d.next = (self.in_bytes.val() + self.k_beat_m1.val()) >> self.k_log2_beat.val();
@@ -1127,7 +1249,26 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> Logic for
                 self.state.d.next = self.s_pdata.val();
             }
         } else if self.state.q.val() == self.s_pdata.val() {
-            // PDATA
+            // PDATA; then the o-tile's mask record when the layer skips zero tiles.
+            self.stall.next = true;
+            if self.rd_beat_last.val() {
+                self.state.d.next = self.s_blk_begin.val();
+                if self.skip_on.val() {
+                    self.beat_idx.d.next = self.k0_24.val();
+                    self.state.d.next = self.s_mcmd.val();
+                }
+            }
+        } else if self.state.q.val() == self.s_mcmd.val() {
+            // MCMD: the o-tile's mask record (whole beats).
+            self.stall.next = true;
+            self.rd_cmd_valid.next = true;
+            self.rd_cmd_addr.next = self.mask_addr.q.val();
+            self.rd_cmd_beats.next = self.k_mask_beats.val();
+            if self.rd_cmd_ready.val() {
+                self.state.d.next = self.s_mdata.val();
+            }
+        } else if self.state.q.val() == self.s_mdata.val() {
+            // MDATA
             self.stall.next = true;
             if self.rd_beat_last.val() {
                 self.state.d.next = self.s_blk_begin.val();
@@ -1143,6 +1284,7 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> Logic for
             self.ky.d.next = self.k0_8.val();
             self.kx0.d.next = self.k0_8.val();
             self.c0.d.next = self.c_lo.q.val();
+            self.kt_pos.d.next = self.k0_16.val();
             // Nothing in flight (the previous block drained before its write-back).
             self.started.d.next = true;
             self.acc_first.d.next = true;
@@ -1197,12 +1339,17 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> Logic for
                 self.state.d.next = self.s_wb_begin.val();
             }
         } else if self.state.q.val() == self.s_kt_next.val() {
-            // KT_NEXT: c-run, then kx-run, then ky; the next tile's fetch starts at once.
+            // KT_NEXT: c-run, then kx-run, then ky; the next tile's fetch starts at once, unless
+            // the mask skips it: then one cycle here per skipped tile (and per trailing one).
             self.kt_first.d.next = false;
             if self.kt_last.val() {
                 self.state.d.next = self.s_stream.val();
             } else {
+                self.kt_pos.d.next = self.kt_pos_next.val();
                 self.state.d.next = self.s_wcmd.val();
+                if self.skip_next.val() {
+                    self.state.d.next = self.s_kt_next.val();
+                }
                 if self.c_next.val() >= self.c_hi.q.val() {
                     self.c0.d.next = self.c_lo.q.val();
                     if self.kx_next.val() >= self.kernel_w.val() {
@@ -1273,6 +1420,7 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize> Logic for
         } else if self.state.q.val() == self.s_ot_end.val() {
             // OT_END
             self.ot_first.d.next = self.wt_addr.q.val();
+            self.mask_addr.d.next = self.mask_addr.q.val() + self.k_mask_record.val();
             self.o0.d.next = self.o0.q.val() + self.k_cols_16.val();
             self.ot_left.d.next = self.ot_left.q.val() - self.k1_16.val();
             if self.ot_left.q.val() == self.k1_16.val() {

@@ -38,9 +38,10 @@ impl SeqGeometry {
         }
     }
 
-    /// Bit mask (little-endian words) of beat `b`'s bits that must be zero (reserved).
-    pub fn reserved_words(&self, b: usize) -> Vec<u32> {
-        let covered = covered_bits_for(false);
+    /// Bit mask (little-endian words) of beat `b`'s bits that must be zero (reserved; the
+    /// zero-tile skipping fields are not on an engine with `zero_skip`).
+    pub fn reserved_words(&self, b: usize, zero_skip: bool) -> Vec<u32> {
+        let covered = covered_bits_for(zero_skip);
         (0..self.words_per_beat)
             .map(|j| {
                 let w = b * self.words_per_beat + j;
@@ -101,7 +102,7 @@ mod tests {
         let g = SeqGeometry::new(512);
         assert_eq!((g.beats, g.words_per_beat, g.kept_beats, g.perf_beats), (4, 16, 2, 1));
         // Beat 3 of 512 bits = words 48..63: 48..=58 reserved, 59 checksum, 60..63 perf.
-        let r = g.reserved_words(3);
+        let r = g.reserved_words(3, false);
         assert_eq!(r[10], u32::MAX);
         assert_eq!(&r[11..], &[0; 5]);
         assert_eq!(g.checksum_words(3)[11], u32::MAX);

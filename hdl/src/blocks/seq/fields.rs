@@ -29,9 +29,11 @@ macro_rules! desc_fields {
             k_zero: Constant<Bits<DESC_BITS>>,
         }
 
-        impl Default for DescFields {
-            fn default() -> Self {
-                let covered = covered_bits_for(false);
+        impl DescFields {
+            /// The fields of an engine with (`zero_skip`) or without zero-tile skipping: its
+            /// two fields are reserved bits on the latter.
+            pub fn new(zero_skip: bool) -> Self {
+                let covered = covered_bits_for(zero_skip);
                 let res: Vec<u32> = (0..KEPT_WORDS).map(|w| !covered[w]).collect();
                 DescFields {
                     words: Default::default(),
@@ -71,6 +73,7 @@ desc_fields! {
     weight_signed, 1, WEIGHT_SIGNED;
     weight_zp_per_channel, 1, WEIGHT_ZP_PER_CHANNEL;
     count_include_pad, 1, COUNT_INCLUDE_PAD;
+    zero_skip, 1, ZERO_SKIP;
     layer_index, 16, LAYER_INDEX;
     batch, 16, BATCH;
     in_h, 16, IN_H;
@@ -113,4 +116,5 @@ desc_fields! {
     kt_nc, 16, KT_NC;
     pixel_blocks, 32, PIXEL_BLOCKS;
     k_tiles_total, 32, K_TILES_TOTAL;
+    k_tiles_stored, 32, K_TILES_STORED;
 }

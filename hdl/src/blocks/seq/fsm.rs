@@ -345,7 +345,7 @@ impl<const W: usize, const S: usize> Sequencer<W, S> {
             pend_code: Default::default(),
             k_st: (0..7).map(k::<3>).collect(),
             k_beat: (0..g.beats as u64).map(k::<6>).collect(),
-            k_res: (0..g.beats).map(|b| Constant::new(wide::<W>(&g.reserved_words(b)))).collect(),
+            k_res: (0..g.beats).map(|b| Constant::new(wide::<W>(&g.reserved_words(b, units.zero_skip)))).collect(),
             k_sum: (0..g.beats).map(|b| Constant::new(wide::<W>(&g.checksum_words(b)))).collect(),
             k_zero_w: Constant::new(Bits::default()),
             k_strb_all: Constant::new(Bits::<S>::mask()),

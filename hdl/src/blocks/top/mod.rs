@@ -166,7 +166,7 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize, const PW:
             irq: Default::default(),
             regs: RegFile::new(&layout),
             seq: Sequencer::new(cfg.requant, units),
-            fields: Default::default(),
+            fields: DescFields::new(units.zero_skip),
             arb: Default::default(),
             dma: Default::default(),
             conv: ConvUnit::new(cfg)?,
@@ -339,6 +339,8 @@ impl<const W: usize, const S: usize, const AW: usize, const PA: usize, const PW:
         self.conv.param_addr_lo.next = self.fields.param_addr_lo.val();
         self.conv.o_tiles.next = self.fields.o_tiles.val();
         self.conv.kt_nx.next = self.fields.kt_nx.val();
+        self.conv.zero_skip.next = self.fields.zero_skip.val().any();
+        self.conv.k_tiles_stored.next = self.fields.k_tiles_stored.val();
 
         // The post-op unit: start, fields, DMA client (through the arbiter).
         self.post.clock.next = self.clock.val();
@@ -462,6 +464,8 @@ const CONV_FIELDS: &[&str] = &[
     "param_addr_lo",
     "o_tiles",
     "kt_nx",
+    "zero_skip",
+    "k_tiles_stored",
 ];
 
 /// Descriptor fields the post-op unit reads.
@@ -537,8 +541,7 @@ pub fn available_units(cfg: &ArchConfig) -> EngineUnits {
             max_pool: p.max_pool && g.max_pool,
             global_avg_pool: p.global_avg_pool && g.global_avg_pool,
         },
-        // The CONV unit's sequencer does not skip zero tiles yet (`emit` refuses such configs).
-        zero_skip: false,
+        zero_skip: cfg.zero_skip(),
     }
 }
 
@@ -595,11 +598,6 @@ pub fn emit_top_sized<const W: usize, const S: usize, const AW: usize, const PA:
     // float mode (`timing::post::implemented`), which it answers with UNSUPPORTED.
     if cfg.requant.float && (p.add || p.avg_pool || p.global_avg_pool) {
         return Err(TopError::UnitMissing("float-mode (onnxruntime) ADD / AVG_POOL / GLOBAL_AVG_POOL"));
-    }
-    // Zero-tile skipping is modelled (arch `timing::conv`, sim) but the CONV unit's sequencer
-    // does not read the mask yet: build without it (`zero_skip_tiles` = 0).
-    if cfg.zero_skip() {
-        return Err(TopError::UnitMissing("zero-tile skipping (zero_skip_tiles > 0)"));
     }
     let want = buffer_beats_log2(cfg);
     if want != PW {
