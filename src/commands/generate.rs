@@ -143,7 +143,7 @@ fn zero_skip_summary(image: &Image, cfg: &ArchConfig) -> Result<Option<String>> 
         "masks of {} k-tiles; {} CONV layers skip {} of their {} weight tiles",
         cfg.zero_skip_tiles,
         skipping.len(),
-        total - stored,
+        total.saturating_sub(stored),
         total
     )))
 }
