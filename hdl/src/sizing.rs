@@ -8,7 +8,7 @@ use crate::blocks::top::{fit_to_generator, generator_sizing_options};
 use systole_arch::axi_timing::{DramTiming, TimingError};
 use systole_arch::config::MAX_ZERO_SKIP_TILES;
 use systole_arch::plan::plan_conv;
-use systole_arch::timing::layer_timing_masked;
+use systole_arch::timing::program_timing_at_masked;
 use systole_arch::Opcode;
 use systole_arch::{size_model, ArchConfig, Budget, DramModel, SizingError, SizingReport};
 use systole_host::{pack, PackOptions};
@@ -75,17 +75,20 @@ pub fn zero_skip_tiles(graph: &Graph, cfg: &ArchConfig, dram: &DramTiming) -> u3
     }
 }
 
-/// Cycles of the engine layers of `graph` packed for `cfg` (the sum of `arch::timing`'s layer
-/// cycles; the sequencer's per-layer overhead is the same with or without skipping).
+/// Engine cycles of `graph` packed for `cfg`: `arch::timing`'s program timing of its engine
+/// layers with their zero-tile masks (the runs' END descriptors left out: they cost the same
+/// with or without skipping).
 fn engine_cycles(graph: &Graph, cfg: &ArchConfig, dram: &DramTiming) -> Option<u64> {
     let image = pack(graph, cfg, PackOptions::default()).ok()?;
-    let descriptors = image.descriptors().ok()?;
-    let mut cycles = 0;
-    for (i, d) in descriptors.iter().enumerate().filter(|(_, d)| d.opcode.is_some_and(|o| o != Opcode::End)) {
-        let mask = image.zero_mask(i, d).ok()?;
-        cycles += layer_timing_masked(d, cfg, dram, mask.as_ref()).ok()?.cycles;
+    let mut layers = Vec::new();
+    let mut masks = Vec::new();
+    for (i, d) in image.descriptors().ok()?.into_iter().enumerate() {
+        if d.opcode.is_some_and(|o| o != Opcode::End) {
+            masks.push(image.zero_mask(i, &d).ok()?);
+            layers.push(d);
+        }
     }
-    Some(cycles)
+    Some(program_timing_at_masked(0, &layers, &masks, cfg, dram).ok()?.total_cycles)
 }
 
 /// A DRAM of `dram.bytes_per_cycle` and `dram.latency_cycles` as fixed-latency AXI timing for
